@@ -1,0 +1,26 @@
+# vllm-hpa: build, render and test the KRM function.
+GO       ?= go
+BIN      := bin
+FN       := $(BIN)/vllm-hpa-fn
+KUSTOMIZE := $(GO) tool kustomize
+GOFLAGS_BUILD := -trimpath -ldflags=-s\ -w
+
+.PHONY: all build render test generate
+
+all: build test
+
+## build: the function as a static binary, bin/vllm-hpa-fn (CGO off).
+build:
+	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o $(FN) ./fn
+
+## render: the bundled examples of both strategies, rendered through kustomize.
+render: build
+	@for s in vllm gpu; do \
+	  echo "# ---- strategy $$s: $(KUSTOMIZE) build --enable-alpha-plugins --enable-exec examples/kustomize-exec/$$s"; \
+	  $(KUSTOMIZE) build --enable-alpha-plugins --enable-exec examples/kustomize-exec/$$s || exit 1; \
+	done
+
+## test: every test of the function, examples and tools.
+test:
+	$(GO) vet ./...
+	$(GO) test ./...

@@ -1,0 +1,172 @@
+package v1alpha1
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// ConfigMapKey is one flat key of a ConfigMap functionConfig (what
+// `kpt fn eval -- key=value` and a Kptfile's configMap: produce) and the config
+// field it sets.
+type ConfigMapKey struct {
+	Key   string
+	Field string
+}
+
+// ConfigMapKeys lists every key a ConfigMap functionConfig may hold.
+var ConfigMapKeys = []ConfigMapKey{
+	{"name", "metadata.name"},
+	{"namespace", "metadata.namespace"},
+	{"strategy", "spec.strategy"},
+	{"targetKind", "spec.scaleTargetRef.kind"},
+	{"targetName", "spec.scaleTargetRef.name"},
+	{"minReplicas", "spec.minReplicas"},
+	{"maxReplicas", "spec.maxReplicas"},
+	{"metric", "spec.metric.name"},
+	{"targetAverageValue", "spec.metric.targetAverageValue"},
+	{"podSelector", "spec.podSelector"},
+	{"scrapePort", "spec.scrape.port"},
+	{"scrapePath", "spec.scrape.path"},
+	{"scrapeInterval", "spec.scrape.interval"},
+	{"clusterResources", "spec.clusterResources"},
+	{"adapterImage", "spec.adapter.image"},
+	{"gcpServiceAccount", "spec.adapter.gcpServiceAccount"},
+}
+
+// FromConfigMapData builds a config from a ConfigMap's flat string data. Errors
+// name the key (data.KEY), the value and the fix; unknown keys are errors.
+func FromConfigMapData(data map[string]string) (*VLLMHPAConfig, []FieldError) {
+	c := &VLLMHPAConfig{}
+	c.APIVersion, c.Kind = APIVersion, Kind
+	var errs []FieldError
+	fail := func(key, value, format string, args ...any) {
+		errs = append(errs, FieldError{Field: "data." + key, Value: value, Message: "data." + key + " " + fmt.Sprintf(format, args...)})
+	}
+	int32Of := func(key, v string) *int32 {
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 32)
+		if err != nil {
+			fail(key, v, "(%q) is not a whole number; write e.g. %s=3", v, key)
+			return nil
+		}
+		return ptr(int32(n))
+	}
+	known := map[string]bool{}
+	for _, k := range ConfigMapKeys {
+		known[k.Key] = true
+	}
+	for _, key := range slices.Sorted(maps.Keys(data)) {
+		v := data[key]
+		if !known[key] {
+			fail(key, v, "is not a known key; use one of: %s", strings.Join(configMapKeyNames(), ", "))
+			continue
+		}
+		s := &c.Spec
+		switch key {
+		case "name":
+			c.Name = v
+		case "namespace":
+			c.Namespace = v
+		case "strategy":
+			s.Strategy = Strategy(v)
+		case "targetKind":
+			s.ScaleTargetRef.Kind = v
+		case "targetName":
+			s.ScaleTargetRef.Name = v
+		case "minReplicas":
+			s.MinReplicas = int32Of(key, v)
+		case "maxReplicas":
+			if n := int32Of(key, v); n != nil {
+				s.MaxReplicas = *n
+			}
+		case "metric":
+			metric(c).Name = v
+		case "targetAverageValue":
+			metric(c).TargetAverageValue = ptr(Quantity(v))
+		case "podSelector":
+			sel, err := parseSelector(v)
+			if err != nil {
+				fail(key, v, "(%q) %v; write labels as k=v,k2=v2", v, err)
+			}
+			s.PodSelector = sel
+		case "scrapePort":
+			port := intstr.Parse(strings.TrimSpace(v))
+			scrape(c).Port = &port
+		case "scrapePath":
+			scrape(c).Path = v
+		case "scrapeInterval":
+			scrape(c).Interval = v
+		case "clusterResources":
+			b, err := strconv.ParseBool(strings.TrimSpace(v))
+			if err != nil {
+				fail(key, v, "(%q) is not a boolean; write true or false", v)
+			}
+			s.ClusterResources = &b
+		case "adapterImage":
+			adapter(c).Image = v
+		case "gcpServiceAccount":
+			adapter(c).GCPServiceAccount = v
+		}
+	}
+	return c, errs
+}
+
+// ConfigMapField returns the ConfigMap key path (data.KEY) that sets a config
+// field, or the field itself when no key sets it.
+func ConfigMapField(field string) string {
+	for _, k := range ConfigMapKeys {
+		if field == k.Field || strings.HasPrefix(field, k.Field+".") {
+			return "data." + k.Key
+		}
+	}
+	return field
+}
+
+func parseSelector(v string) (map[string]string, error) {
+	sel := map[string]string{}
+	for _, pair := range strings.Split(v, ",") {
+		pair = strings.TrimSpace(pair)
+		if pair == "" {
+			continue
+		}
+		k, val, ok := strings.Cut(pair, "=")
+		if !ok {
+			return nil, fmt.Errorf("has %q without '='", pair)
+		}
+		sel[strings.TrimSpace(k)] = strings.TrimSpace(val)
+	}
+	return sel, nil
+}
+
+func metric(c *VLLMHPAConfig) *Metric {
+	if c.Spec.Metric == nil {
+		c.Spec.Metric = &Metric{}
+	}
+	return c.Spec.Metric
+}
+
+func scrape(c *VLLMHPAConfig) *Scrape {
+	if c.Spec.Scrape == nil {
+		c.Spec.Scrape = &Scrape{}
+	}
+	return c.Spec.Scrape
+}
+
+func adapter(c *VLLMHPAConfig) *Adapter {
+	if c.Spec.Adapter == nil {
+		c.Spec.Adapter = &Adapter{}
+	}
+	return c.Spec.Adapter
+}
+
+func configMapKeyNames() []string {
+	names := make([]string, len(ConfigMapKeys))
+	for i, k := range ConfigMapKeys {
+		names[i] = k.Key
+	}
+	return names
+}

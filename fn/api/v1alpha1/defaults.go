@@ -1,0 +1,110 @@
+package v1alpha1
+
+import (
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// Defaults. Every default of the API lives here and nowhere else.
+const (
+	DefaultNamespace              = "default"
+	DefaultTargetAPIVersion       = "apps/v1"
+	DefaultTargetKind             = "Deployment"
+	DefaultMinReplicas      int32 = 1
+
+	// DefaultVLLMMetric is the number of requests in the running batch, per pod.
+	DefaultVLLMMetric = "vllm:num_requests_running"
+	// DefaultVLLMTarget is the default per-pod average of the vllm metric.
+	DefaultVLLMTarget Quantity = "4"
+	// GPUMetric is the series the gpu strategy's recording rule writes.
+	GPUMetric = "dcgm_fi_dev_gpu_util"
+	// DefaultGPUTarget is the default per-pod GPU utilisation, in percent.
+	DefaultGPUTarget Quantity = "20"
+
+	// DefaultScrapePort is vLLM's default serving port (`vllm serve --port`).
+	DefaultScrapePort     = 8000
+	DefaultScrapePath     = "/metrics"
+	DefaultScrapeInterval = "15s"
+
+	DefaultAdapterImage = "gcr.io/gke-release/custom-metrics-stackdriver-adapter:v0.16.9-gke.0"
+
+	// DefaultScaleDownStabilizationSeconds keeps a replica for 5 minutes after the
+	// load drops: vLLM pods take minutes to pull a model and start, so scaling down
+	// on a short dip costs more than it saves.
+	DefaultScaleDownStabilizationSeconds int32 = 300
+)
+
+// Default fills every unset field with its default, in place.
+func (c *VLLMHPAConfig) Default() {
+	if c.Namespace == "" {
+		c.Namespace = DefaultNamespace
+	}
+	s := &c.Spec
+	if s.ScaleTargetRef.Kind == "" {
+		s.ScaleTargetRef.Kind = DefaultTargetKind
+	}
+	if s.ScaleTargetRef.APIVersion == "" {
+		s.ScaleTargetRef.APIVersion = targetAPIVersion(s.ScaleTargetRef.Kind)
+	}
+	if s.MinReplicas == nil {
+		s.MinReplicas = ptr(DefaultMinReplicas)
+	}
+	if s.Metric == nil {
+		s.Metric = &Metric{}
+	}
+	if s.Metric.Name == "" {
+		s.Metric.Name = DefaultVLLMMetric
+		if s.Strategy == StrategyGPU {
+			s.Metric.Name = GPUMetric
+		}
+	}
+	if s.Metric.TargetAverageValue == nil {
+		target := DefaultVLLMTarget
+		if s.Strategy == StrategyGPU {
+			target = DefaultGPUTarget
+		}
+		s.Metric.TargetAverageValue = &target
+	}
+	if s.Scrape == nil {
+		s.Scrape = &Scrape{}
+	}
+	if s.Scrape.Port == nil {
+		port := intstr.FromInt32(DefaultScrapePort)
+		s.Scrape.Port = &port
+	}
+	if s.Scrape.Path == "" {
+		s.Scrape.Path = DefaultScrapePath
+	}
+	if s.Scrape.Interval == "" {
+		s.Scrape.Interval = DefaultScrapeInterval
+	}
+	if s.Behavior == nil {
+		s.Behavior = &autoscalingv2.HorizontalPodAutoscalerBehavior{
+			ScaleDown: &autoscalingv2.HPAScalingRules{
+				StabilizationWindowSeconds: ptr(DefaultScaleDownStabilizationSeconds),
+			},
+		}
+	}
+	if s.ClusterResources == nil {
+		s.ClusterResources = ptr(true)
+	}
+	if s.Adapter == nil {
+		s.Adapter = &Adapter{}
+	}
+	if s.Adapter.Image == "" {
+		s.Adapter.Image = DefaultAdapterImage
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// targetAPIVersion is the apiVersion of a supported workload kind, so that a
+// config may name the kind alone.
+func targetAPIVersion(kind string) string {
+	for _, t := range SupportedTargets {
+		if t.Kind == kind {
+			return t.APIVersion
+		}
+	}
+	return DefaultTargetAPIVersion
+}

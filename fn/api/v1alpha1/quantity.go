@@ -1,0 +1,42 @@
+package v1alpha1
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+)
+
+// Quantity is a Kubernetes quantity as the user wrote it: a string ("500m") or a
+// plain number (4, 0.8). It is kept as text so that a malformed value reaches
+// validation, which names the field and the fix, instead of failing the decoder.
+//
+// +kubebuilder:validation:XIntOrString
+type Quantity string
+
+// UnmarshalJSON accepts a JSON string or number.
+func (q *Quantity) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	switch {
+	case len(b) == 0 || string(b) == "null":
+		return nil
+	case b[0] == '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*q = Quantity(s)
+		return nil
+	case b[0] == '-' || (b[0] >= '0' && b[0] <= '9'):
+		var n json.Number
+		if err := json.Unmarshal(b, &n); err != nil {
+			return err
+		}
+		*q = Quantity(n.String())
+		return nil
+	default:
+		return fmt.Errorf("a quantity must be a number or a string, got %s", b)
+	}
+}
+
+// MarshalJSON writes the quantity as a string.
+func (q Quantity) MarshalJSON() ([]byte, error) { return json.Marshal(string(q)) }

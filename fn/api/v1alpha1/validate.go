@@ -1,0 +1,184 @@
+package v1alpha1
+
+import (
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/prometheus/common/model"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// FieldError is one problem with one field of a config.
+type FieldError struct {
+	// Field is the path of the field, e.g. spec.maxReplicas.
+	Field string
+	// Value is the offending value, nil when the field is missing.
+	Value any
+	// Message says what is wrong and how to fix it; it starts with the field path.
+	Message string
+}
+
+func (e FieldError) Error() string { return e.Message }
+
+// promMetricName is the Prometheus metric name syntax (colons allowed).
+var promMetricName = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*$`)
+
+// Metric facts checked at render time, so a wrong unit never reaches a cluster.
+const (
+	// kvCacheMetric is a 0-1 fraction of the KV cache in use.
+	kvCacheMetric = "vllm:kv_cache_usage_perc"
+	// removedKVCacheMetric was renamed to kvCacheMetric in vLLM.
+	removedKVCacheMetric = "vllm:gpu_cache_usage_perc"
+)
+
+// SupportedTargets lists the workload kinds the HorizontalPodAutoscaler may scale,
+// by apiVersion and kind.
+var SupportedTargets = []ScaleTargetRef{
+	{APIVersion: "apps/v1", Kind: "Deployment"},
+	{APIVersion: "apps/v1", Kind: "StatefulSet"},
+}
+
+// Validate checks a defaulted config and returns every problem it finds, in field
+// order. An empty result means the config can be rendered.
+func (c *VLLMHPAConfig) Validate() []FieldError {
+	var errs []FieldError
+	add := func(field string, value any, format string, args ...any) {
+		errs = append(errs, FieldError{Field: field, Value: value, Message: field + " " + fmt.Sprintf(format, args...)})
+	}
+	s := &c.Spec
+
+	switch {
+	case c.Name == "":
+		add("metadata.name", nil, "is required; it names the HorizontalPodAutoscaler and the PodMonitoring")
+	default:
+		if msgs := validation.IsDNS1123Label(c.Name); len(msgs) > 0 {
+			add("metadata.name", c.Name, "(%q) is not a DNS-1123 label: %s; use lower-case letters, digits and '-', at most 63 characters", c.Name, strings.Join(msgs, "; "))
+		}
+	}
+	if msgs := validation.IsDNS1123Label(c.Namespace); len(msgs) > 0 {
+		add("metadata.namespace", c.Namespace, "(%q) is not a valid namespace: %s", c.Namespace, strings.Join(msgs, "; "))
+	}
+
+	switch s.Strategy {
+	case StrategyVLLM, StrategyGPU:
+	case "":
+		add("spec.strategy", nil, "is required; set it to vllm (scale on a vLLM server gauge) or gpu (scale on GPU utilisation)")
+	default:
+		add("spec.strategy", string(s.Strategy), "(%q) is not a strategy; use vllm or gpu", s.Strategy)
+	}
+
+	errs = append(errs, validateTarget(s.ScaleTargetRef)...)
+
+	if *s.MinReplicas < 1 {
+		add("spec.minReplicas", *s.MinReplicas, "(%d) must be at least 1; the HorizontalPodAutoscaler cannot scale to zero on custom metrics", *s.MinReplicas)
+	}
+	switch {
+	case s.MaxReplicas == 0:
+		add("spec.maxReplicas", nil, "is required; set the most replicas the autoscaler may run (at least 1)")
+	case s.MaxReplicas < 0:
+		add("spec.maxReplicas", s.MaxReplicas, "(%d) must be at least 1; set the most replicas the autoscaler may run", s.MaxReplicas)
+	case s.MaxReplicas < *s.MinReplicas:
+		add("spec.maxReplicas", s.MaxReplicas, "(%d) is below spec.minReplicas (%d); raise maxReplicas or lower minReplicas", s.MaxReplicas, *s.MinReplicas)
+	}
+
+	errs = append(errs, validateMetric(s.Strategy, s.Metric)...)
+
+	if s.Strategy == StrategyVLLM {
+		if len(s.PodSelector) == 0 {
+			add("spec.podSelector", nil, "is required for strategy vllm: give the labels of the vLLM pods (e.g. app: vllm-gemma), or add the Deployment %q to the function's input so its labels can be read", s.ScaleTargetRef.Name)
+		}
+		errs = append(errs, validateScrape(s.Scrape)...)
+	}
+	for _, k := range slices.Sorted(maps.Keys(s.PodSelector)) {
+		field := "spec.podSelector." + k
+		if msgs := validation.IsQualifiedName(k); len(msgs) > 0 {
+			add(field, k, "has an invalid label key %q: %s", k, strings.Join(msgs, "; "))
+		}
+		if msgs := validation.IsValidLabelValue(s.PodSelector[k]); len(msgs) > 0 {
+			add(field, s.PodSelector[k], "(%q) is not a valid label value: %s", s.PodSelector[k], strings.Join(msgs, "; "))
+		}
+	}
+
+	if gsa := s.Adapter.GCPServiceAccount; gsa != "" && !strings.HasSuffix(gsa, ".gserviceaccount.com") {
+		add("spec.adapter.gcpServiceAccount", gsa, "(%q) is not a Google service account email; use NAME@PROJECT_ID.iam.gserviceaccount.com, or leave it empty and grant roles/monitoring.viewer to the adapter's principal", gsa)
+	}
+	return errs
+}
+
+func validateTarget(ref ScaleTargetRef) []FieldError {
+	if ref.Name == "" {
+		return []FieldError{{Field: "spec.scaleTargetRef.name", Message: "spec.scaleTargetRef.name is required; name the vLLM Deployment to scale"}}
+	}
+	var errs []FieldError
+	if msgs := validation.IsDNS1123Subdomain(ref.Name); len(msgs) > 0 {
+		errs = append(errs, FieldError{Field: "spec.scaleTargetRef.name", Value: ref.Name,
+			Message: fmt.Sprintf("spec.scaleTargetRef.name (%q) is not a valid object name: %s", ref.Name, strings.Join(msgs, "; "))})
+	}
+	for _, t := range SupportedTargets {
+		if t.APIVersion == ref.APIVersion && t.Kind == ref.Kind {
+			return errs
+		}
+	}
+	var names []string
+	for _, t := range SupportedTargets {
+		names = append(names, t.APIVersion+" "+t.Kind)
+	}
+	return append(errs, FieldError{Field: "spec.scaleTargetRef.kind", Value: ref.APIVersion + " " + ref.Kind,
+		Message: fmt.Sprintf("spec.scaleTargetRef (%s %s) is not a workload this function can scale; use one of: %s", ref.APIVersion, ref.Kind, strings.Join(names, ", "))})
+}
+
+func validateMetric(strategy Strategy, m *Metric) []FieldError {
+	var errs []FieldError
+	add := func(field string, value any, format string, args ...any) {
+		errs = append(errs, FieldError{Field: field, Value: value, Message: field + " " + fmt.Sprintf(format, args...)})
+	}
+	switch {
+	case m.Name == removedKVCacheMetric:
+		add("spec.metric.name", m.Name, "(%q) was removed from vLLM; use %q (the same 0-1 fraction under its new name)", m.Name, kvCacheMetric)
+	case strategy == StrategyGPU && m.Name != GPUMetric:
+		add("spec.metric.name", m.Name, "(%q) cannot be used with strategy gpu, which records only %q; remove spec.metric.name or use strategy vllm", m.Name, GPUMetric)
+	case !promMetricName.MatchString(m.Name):
+		add("spec.metric.name", m.Name, "(%q) is not a Prometheus metric name; use letters, digits, '_' and ':', e.g. vllm:num_requests_waiting", m.Name)
+	}
+
+	raw := string(*m.TargetAverageValue)
+	q, err := resource.ParseQuantity(raw)
+	if err != nil || q.Sign() <= 0 {
+		add("spec.metric.targetAverageValue", raw, "(%q) is not a positive quantity; write a number above zero such as 4, 0.8 or \"500m\"", raw)
+		return errs
+	}
+	switch {
+	case m.Name == kvCacheMetric && q.Cmp(resource.MustParse("1")) > 0:
+		add("spec.metric.targetAverageValue", raw, "(%s) is above 1, but %s is a 0-1 fraction, so the target could never be reached; use a fraction such as 0.8", raw, kvCacheMetric)
+	case strategy == StrategyGPU && q.Cmp(resource.MustParse("100")) > 0:
+		add("spec.metric.targetAverageValue", raw, "(%s) is above 100, but GPU utilisation is a percentage (0-100); use a value such as 60", raw)
+	}
+	return errs
+}
+
+func validateScrape(sc *Scrape) []FieldError {
+	var errs []FieldError
+	add := func(field string, value any, format string, args ...any) {
+		errs = append(errs, FieldError{Field: field, Value: value, Message: field + " " + fmt.Sprintf(format, args...)})
+	}
+	port := *sc.Port
+	if port.Type == intstr.Int {
+		if msgs := validation.IsValidPortNum(port.IntValue()); len(msgs) > 0 {
+			add("spec.scrape.port", port.IntValue(), "(%d) is not a port number; use 1-65535 or the name of the container port", port.IntValue())
+		}
+	} else if msgs := validation.IsValidPortName(port.StrVal); len(msgs) > 0 {
+		add("spec.scrape.port", port.StrVal, "(%q) is not a valid port name: %s; use the container port's name (e.g. metrics) or its number", port.StrVal, strings.Join(msgs, "; "))
+	}
+	if !strings.HasPrefix(sc.Path, "/") {
+		add("spec.scrape.path", sc.Path, "(%q) must start with '/', e.g. /metrics", sc.Path)
+	}
+	if d, err := model.ParseDuration(sc.Interval); err != nil || d <= 0 {
+		add("spec.scrape.interval", sc.Interval, "(%q) is not a Prometheus duration; write e.g. 15s, 30s or 1m", sc.Interval)
+	}
+	return errs
+}

@@ -1,0 +1,42 @@
+package manifests
+
+import (
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/vllm-hpa/vllm-hpa/fn/api/v1alpha1"
+)
+
+// MetricName is the name under which the Custom Metrics Stackdriver Adapter serves
+// a Google Managed Prometheus gauge to the HPA.
+func MetricName(prometheusName string) string {
+	return "prometheus.googleapis.com|" + prometheusName + "|gauge"
+}
+
+// BuildHPA returns the autoscaling/v2 HorizontalPodAutoscaler that holds the
+// config's metric at its per-pod target.
+func BuildHPA(c *v1alpha1.VLLMHPAConfig) *autoscalingv2.HorizontalPodAutoscaler {
+	s := c.Spec
+	ref := s.ScaleTargetRef
+	return &autoscalingv2.HorizontalPodAutoscaler{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "autoscaling/v2", Kind: "HorizontalPodAutoscaler"},
+		ObjectMeta: metav1.ObjectMeta{Name: c.Name, Namespace: c.Namespace},
+		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
+			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: ref.APIVersion, Kind: ref.Kind, Name: ref.Name},
+			MinReplicas:    s.MinReplicas,
+			MaxReplicas:    s.MaxReplicas,
+			Metrics: []autoscalingv2.MetricSpec{{
+				Type: autoscalingv2.PodsMetricSourceType,
+				Pods: &autoscalingv2.PodsMetricSource{
+					Metric: autoscalingv2.MetricIdentifier{Name: MetricName(s.Metric.Name)},
+					Target: autoscalingv2.MetricTarget{
+						Type:         autoscalingv2.AverageValueMetricType,
+						AverageValue: ptr(resource.MustParse(string(*s.Metric.TargetAverageValue))),
+					},
+				},
+			}},
+			Behavior: s.Behavior,
+		},
+	}
+}

@@ -1,0 +1,63 @@
+// Package processor is the vllm-hpa function: it reads the configs of a
+// ResourceList, defaults and validates them, builds the objects they want and
+// reconciles those with the items.
+package processor
+
+import (
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/kptdev/krm-functions-sdk/go/fn"
+
+	"github.com/vllm-hpa/vllm-hpa/fn/api/v1alpha1"
+	"github.com/vllm-hpa/vllm-hpa/fn/internal/config"
+	"github.com/vllm-hpa/vllm-hpa/fn/internal/krm"
+	"github.com/vllm-hpa/vllm-hpa/fn/internal/manifests"
+	"github.com/vllm-hpa/vllm-hpa/fn/internal/reconcile"
+)
+
+// Process runs the function over rl in place. On any error result the items are
+// left exactly as they came: nothing is half-written.
+func Process(rl *fn.ResourceList) {
+	sources, results := config.Read(rl)
+	var configs []*v1alpha1.VLLMHPAConfig
+	dirs := map[string]string{}
+	for _, src := range sources {
+		c := src.Config
+		c.Default()
+		for _, e := range c.Validate() {
+			results = append(results, src.Result(fn.Error, e))
+		}
+		configs = append(configs, c)
+		dirs[manifests.Key(c)] = path.Dir(src.Path())
+	}
+	if hasError(results) {
+		rl.Results = append(rl.Results, results...)
+		return
+	}
+
+	var desired []reconcile.Desired
+	for _, obj := range manifests.Build(configs) {
+		ko, err := krm.FromTyped(obj.Value)
+		if err != nil {
+			results = append(results, fn.GeneralResult(fmt.Sprintf("internal error: %v", err), fn.Error))
+			continue
+		}
+		if err := ko.SetAnnotation(reconcile.OwnerAnnotation, strings.Join(obj.Owners, ",")); err != nil {
+			results = append(results, fn.GeneralResult(fmt.Sprintf("internal error: %v", err), fn.Error))
+		}
+		desired = append(desired, reconcile.Desired{Object: ko, Owners: obj.Owners, Path: path.Join(dirs[obj.Owners[0]], obj.File)})
+	}
+	items, applied := reconcile.Apply(rl.Items, desired)
+	results = append(results, applied...)
+	if !hasError(results) {
+		rl.Items = items
+	}
+	rl.Results = append(rl.Results, results...)
+}
+
+func hasError(results fn.Results) bool {
+	return slices.ContainsFunc(results, func(r *fn.Result) bool { return r.Severity == fn.Error })
+}
