@@ -165,8 +165,11 @@ func decode(obj *fn.KubeObject, fromConfigMap bool) (*Source, []v1alpha1.FieldEr
 		}
 		switch m[1] {
 		case "unknown":
-			errs = append(errs, v1alpha1.FieldError{Field: m[2], Message: fmt.Sprintf(
-				"%s is not a field of %s; check its spelling against the field reference (e.g. maxReplicas, not maxReplica)", m[2], v1alpha1.Kind)})
+			fix := "remove it, or check its spelling against the field reference"
+			if s := suggest(m[2]); s != "" {
+				fix = "did you mean " + s + "?"
+			}
+			errs = append(errs, v1alpha1.FieldError{Field: m[2], Message: fmt.Sprintf("%s is not a field of %s; %s", m[2], v1alpha1.Kind, fix)})
 		default:
 			errs = append(errs, v1alpha1.FieldError{Field: m[2], Message: fmt.Sprintf("%s is set twice; keep one", m[2])})
 		}

@@ -12,9 +12,9 @@ import (
 
 // GKE's managed DCGM exporter, as GKE deploys it in namespace gke-managed-system.
 const (
-	dcgmAppLabel  = "gke-managed-dcgm-exporter"
-	dcgmPort      = "metrics"
-	dcgmSeries    = "DCGM_FI_DEV_GPU_UTIL"
+	dcgmAppLabel = "gke-managed-dcgm-exporter"
+	dcgmPort     = "metrics"
+	dcgmSeries   = "DCGM_FI_DEV_GPU_UTIL"
 )
 
 // Names of the cluster-wide GPU objects; the ClusterPodMonitoring's name is the

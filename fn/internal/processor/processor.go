@@ -21,6 +21,8 @@ import (
 // Process runs the function over rl in place. On any error result the items are
 // left exactly as they came: nothing is half-written.
 func Process(rl *fn.ResourceList) {
+	// Results are output only; any in the input belong to an earlier function.
+	rl.Results = nil
 	sources, results := config.Read(rl)
 	var configs []*v1alpha1.VLLMHPAConfig
 	dirs := map[string]string{}
