@@ -41,6 +41,8 @@ const (
 var SupportedTargets = []ScaleTargetRef{
 	{APIVersion: "apps/v1", Kind: "Deployment"},
 	{APIVersion: "apps/v1", Kind: "StatefulSet"},
+	// Multi-host vLLM: the HPA scales groups and averages over their leaders.
+	{APIVersion: "leaderworkerset.x-k8s.io/v1", Kind: "LeaderWorkerSet"},
 }
 
 // Validate checks a defaulted config and returns every problem it finds, in field

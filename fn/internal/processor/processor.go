@@ -1,6 +1,6 @@
 // Package processor is the vllm-hpa function: it reads the configs of a
-// ResourceList, defaults and validates them, builds the objects they want and
-// reconciles those with the items.
+// ResourceList, defaults and validates them, checks them against the workloads
+// they target, builds the objects they want and reconciles those with the items.
 package processor
 
 import (
@@ -16,7 +16,14 @@ import (
 	"github.com/vllm-hpa/vllm-hpa/fn/internal/krm"
 	"github.com/vllm-hpa/vllm-hpa/fn/internal/manifests"
 	"github.com/vllm-hpa/vllm-hpa/fn/internal/reconcile"
+	"github.com/vllm-hpa/vllm-hpa/fn/internal/workload"
 )
+
+// target is a config's workload found among the items.
+type target struct {
+	workload *workload.Workload
+	hpa      string
+}
 
 // Process runs the function over rl in place. On any error result the items are
 // left exactly as they came: nothing is half-written.
@@ -25,16 +32,30 @@ func Process(rl *fn.ResourceList) {
 	rl.Results = nil
 	sources, results := config.Read(rl)
 	var configs []*v1alpha1.VLLMHPAConfig
+	var targets []target
 	dirs := map[string]string{}
 	for _, src := range sources {
 		c := src.Config
+		g := givenFields(c)
 		c.Default()
-		for _, e := range c.Validate() {
+		w, err := workload.Find(rl.Items, c.Namespace, c.Spec.ScaleTargetRef)
+		if err != nil {
+			results = append(results, src.ObjectResult(fn.Warning, fmt.Sprintf(
+				"the target workload cannot be read, so nothing is derived from it or checked against it: %v", err)))
+		}
+		results = append(results, derive(src, g, w)...)
+		errs := c.Validate()
+		for _, e := range errs {
 			results = append(results, src.Result(fn.Error, e))
+		}
+		if w != nil && len(errs) == 0 {
+			results = append(results, check(src, w)...)
+			targets = append(targets, target{workload: w, hpa: c.Name})
 		}
 		configs = append(configs, c)
 		dirs[manifests.Key(c)] = path.Dir(src.Path())
 	}
+	results = append(results, checkDuplicateHPAs(sources, rl.Items)...)
 	if hasError(results) {
 		rl.Results = append(rl.Results, results...)
 		return
@@ -43,12 +64,12 @@ func Process(rl *fn.ResourceList) {
 	var desired []reconcile.Desired
 	for _, obj := range manifests.Build(configs) {
 		ko, err := krm.FromTyped(obj.Value)
+		if err == nil {
+			err = ko.SetAnnotation(reconcile.OwnerAnnotation, strings.Join(obj.Owners, ","))
+		}
 		if err != nil {
 			results = append(results, fn.GeneralResult(fmt.Sprintf("internal error: %v", err), fn.Error))
 			continue
-		}
-		if err := ko.SetAnnotation(reconcile.OwnerAnnotation, strings.Join(obj.Owners, ",")); err != nil {
-			results = append(results, fn.GeneralResult(fmt.Sprintf("internal error: %v", err), fn.Error))
 		}
 		desired = append(desired, reconcile.Desired{Object: ko, Owners: obj.Owners, Path: path.Join(dirs[obj.Owners[0]], obj.File)})
 	}
@@ -56,6 +77,11 @@ func Process(rl *fn.ResourceList) {
 	results = append(results, applied...)
 	if !hasError(results) {
 		rl.Items = items
+		for _, t := range targets {
+			if r := removeReplicas(t.workload, t.hpa); r != nil {
+				results = append(results, r)
+			}
+		}
 	}
 	rl.Results = append(rl.Results, results...)
 }

@@ -1,0 +1,214 @@
+package processor
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/kptdev/krm-functions-sdk/go/fn"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/vllm-hpa/vllm-hpa/fn/api/v1alpha1"
+	"github.com/vllm-hpa/vllm-hpa/fn/internal/config"
+	"github.com/vllm-hpa/vllm-hpa/fn/internal/reconcile"
+	"github.com/vllm-hpa/vllm-hpa/fn/internal/workload"
+)
+
+// metricsPortName is the container port name the function looks for first.
+const metricsPortName = "metrics"
+
+// given records which derivable fields the user wrote, before defaulting.
+type given struct{ podSelector, scrapePort bool }
+
+func givenFields(c *v1alpha1.VLLMHPAConfig) given {
+	return given{podSelector: len(c.Spec.PodSelector) > 0, scrapePort: c.Spec.Scrape != nil && c.Spec.Scrape.Port != nil}
+}
+
+// derive fills what the user left out of a defaulted config from its workload (w
+// may be nil: the workload is not in the input) and reports each derived value.
+func derive(src *config.Source, g given, w *workload.Workload) fn.Results {
+	c := src.Config
+	if c.Spec.Strategy != v1alpha1.StrategyVLLM {
+		return nil
+	}
+	var results fn.Results
+	portSet := g.scrapePort
+	if w == nil {
+		if !portSet {
+			results = append(results, src.Result(fn.Warning, v1alpha1.FieldError{Field: "spec.scrape.port", Message: fmt.Sprintf(
+				"spec.scrape.port is not set and %s %s is not in the function's input, so vLLM's default port %d is scraped; "+
+					"set spec.scrape.port, or let the function read the workload (kpt, or a kustomize transformers: entry)",
+				c.Spec.ScaleTargetRef.Kind, c.Spec.ScaleTargetRef.Name, v1alpha1.DefaultScrapePort)}))
+		}
+		return results
+	}
+	if !g.podSelector && len(w.Selector) > 0 {
+		c.Spec.PodSelector = w.Selector
+		results = append(results, src.Result(fn.Info, v1alpha1.FieldError{Field: "spec.podSelector", Value: labels(w.Selector), Message: fmt.Sprintf(
+			"spec.podSelector taken from %s (%s): %s", w.Describe(), w.SelectorField, labels(w.Selector))}))
+	}
+	if !portSet {
+		port, why := derivePort(w)
+		c.Spec.Scrape.Port = &port
+		results = append(results, src.Result(fn.Info, v1alpha1.FieldError{Field: "spec.scrape.port", Value: port.String(), Message: fmt.Sprintf(
+			"spec.scrape.port set to %s for %s: %s", port.String(), w.Describe(), why)}))
+	}
+	return results
+}
+
+// derivePort picks the port vLLM serves /metrics on: a container port named
+// metrics, else the --port argument, else vLLM's default.
+func derivePort(w *workload.Workload) (intstr.IntOrString, string) {
+	c := w.VLLMContainer()
+	if c == nil {
+		return intstr.FromInt32(v1alpha1.DefaultScrapePort), "vLLM's default port, as no container can be told to run vLLM"
+	}
+	for _, p := range c.Ports {
+		if p.Name == metricsPortName {
+			return intstr.FromString(metricsPortName), fmt.Sprintf("container %s has a port named %s", c.Name, metricsPortName)
+		}
+	}
+	if v, ok := workload.Flag(c, "--port"); ok {
+		if n, err := strconv.Atoi(v); err == nil {
+			return intstr.FromInt(n), fmt.Sprintf("container %s runs vLLM with --port %d", c.Name, n)
+		}
+	}
+	return intstr.FromInt32(v1alpha1.DefaultScrapePort), fmt.Sprintf("vLLM's default port, as container %s has no port named %s and no --port", c.Name, metricsPortName)
+}
+
+// check reports what must agree between a valid, defaulted config and its workload.
+func check(src *config.Source, w *workload.Workload) fn.Results {
+	c := src.Config
+	var results fn.Results
+	fail := func(sev fn.Severity, field string, value any, format string, args ...any) {
+		results = append(results, src.Result(sev, v1alpha1.FieldError{Field: field, Value: value, Message: fmt.Sprintf(format, args...)}))
+	}
+	if c.Spec.Strategy == v1alpha1.StrategyGPU && !w.RequestsGPU() {
+		fail(fn.Error, "spec.strategy", string(c.Spec.Strategy),
+			"spec.strategy is gpu, but no container of %s requests nvidia.com/gpu, so DCGM has nothing to report for its pods; "+
+				"add an nvidia.com/gpu request and limit to the vLLM container, or use strategy vllm", w.Describe())
+		return results
+	}
+	if c.Spec.Strategy != v1alpha1.StrategyVLLM {
+		return results
+	}
+	if missing := unmatched(c.Spec.PodSelector, w.PodLabels); len(missing) > 0 {
+		fail(fn.Error, "spec.podSelector", labels(c.Spec.PodSelector),
+			"spec.podSelector (%s) does not select the pods of %s (their labels: %s; missing %s), so the PodMonitoring would scrape nothing; "+
+				"use labels of the pod template, or remove spec.podSelector to take them from the workload",
+			labels(c.Spec.PodSelector), w.Describe(), labels(w.PodLabels), strings.Join(missing, ", "))
+	}
+	vllm := w.VLLMContainer()
+	if vllm == nil {
+		return results
+	}
+	port := *c.Spec.Scrape.Port
+	if !servesPort(vllm, port) {
+		fail(fn.Warning, "spec.scrape.port", port.String(),
+			"spec.scrape.port (%s) is neither a port of container %s in %s nor its --port; the PodMonitoring would find no target; "+
+				"use the container port's name or number", port.String(), vllm.Name, w.Describe())
+	}
+	if c.Spec.Metric.Name == v1alpha1.DefaultVLLMMetric {
+		maxSeqs := workload.IntFlag(vllm, "--max-num-seqs", workload.DefaultMaxNumSeqs)
+		target := resource.MustParse(string(*c.Spec.Metric.TargetAverageValue))
+		if target.Cmp(*resource.NewQuantity(int64(maxSeqs), resource.DecimalSI)) >= 0 {
+			fail(fn.Error, "spec.metric.targetAverageValue", string(*c.Spec.Metric.TargetAverageValue),
+				"spec.metric.targetAverageValue (%s) is at or above --max-num-seqs (%d) of container %s in %s: %s never exceeds %d, "+
+					"so the HorizontalPodAutoscaler would never scale up; use a target below %d (e.g. %d), or scale on vllm:num_requests_waiting",
+				string(*c.Spec.Metric.TargetAverageValue), maxSeqs, vllm.Name, w.Describe(), v1alpha1.DefaultVLLMMetric, maxSeqs, maxSeqs, max(1, maxSeqs*3/4))
+		}
+	}
+	return results
+}
+
+// servesPort reports whether the container has the port, by name or number, or
+// passes it to vLLM with --port (vLLM listens there even if it is not declared).
+func servesPort(c *corev1.Container, port intstr.IntOrString) bool {
+	for _, p := range c.Ports {
+		if (port.Type == intstr.String && p.Name == port.StrVal) || (port.Type == intstr.Int && p.ContainerPort == port.IntVal) {
+			return true
+		}
+	}
+	if port.Type == intstr.String {
+		return false
+	}
+	return workload.IntFlag(c, "--port", v1alpha1.DefaultScrapePort) == port.IntValue()
+}
+
+// checkDuplicateHPAs refuses two autoscalers on one workload: two configs that
+// target it, or a config and an HPA of the package that the function does not own.
+func checkDuplicateHPAs(sources []*config.Source, items fn.KubeObjects) fn.Results {
+	var results fn.Results
+	first := map[string]string{}
+	for _, src := range sources {
+		c := src.Config
+		target := targetKey(c.Namespace, c.Spec.ScaleTargetRef.Kind, c.Spec.ScaleTargetRef.Name)
+		if other, ok := first[target]; ok {
+			results = append(results, src.Result(fn.Error, v1alpha1.FieldError{Field: "spec.scaleTargetRef.name", Value: c.Spec.ScaleTargetRef.Name, Message: fmt.Sprintf(
+				"spec.scaleTargetRef names %s %s/%s, which config %s already autoscales; two HorizontalPodAutoscalers on one workload fight over its replicas; keep one config per workload",
+				c.Spec.ScaleTargetRef.Kind, c.Namespace, c.Spec.ScaleTargetRef.Name, other)}))
+			continue
+		}
+		first[target] = c.Namespace + "/" + c.Name
+		for _, item := range items {
+			if item.GetKind() != "HorizontalPodAutoscaler" || item.GroupKind().Group != "autoscaling" || item.GetName() == c.Name {
+				continue
+			}
+			if item.GetAnnotation(reconcile.OwnerAnnotation) != "" && item.GetAnnotation(reconcile.ManagedAnnotation) != "false" {
+				continue // generated earlier: replaced or removed by this run
+			}
+			kind, _, _ := item.NestedString("spec", "scaleTargetRef", "kind")
+			name, _, _ := item.NestedString("spec", "scaleTargetRef", "name")
+			ns := item.GetNamespace()
+			if ns == "" {
+				ns = v1alpha1.DefaultNamespace
+			}
+			if targetKey(ns, kind, name) == target {
+				results = append(results, src.Result(fn.Error, v1alpha1.FieldError{Field: "spec.scaleTargetRef.name", Value: name, Message: fmt.Sprintf(
+					"HorizontalPodAutoscaler %s/%s in the package already scales %s %s/%s, and this config would add %s/%s; two HorizontalPodAutoscalers on one workload fight over its replicas; "+
+						"delete %s, or point spec.scaleTargetRef at another workload", ns, item.GetName(), kind, ns, name, c.Namespace, c.Name, item.GetName())}))
+			}
+		}
+	}
+	return results
+}
+
+// removeReplicas leaves the replica count to the HPA: a fixed spec.replicas that a
+// GitOps tool syncs (Config Sync, Argo CD) would undo every scaling.
+func removeReplicas(w *workload.Workload, hpa string) *fn.Result {
+	was, err := w.RemoveReplicas()
+	if err != nil || was == "" {
+		return nil
+	}
+	r := config.ObjectResult(w.Object, fn.Info, fmt.Sprintf(
+		"removed spec.replicas (%s) from %s: the HorizontalPodAutoscaler %s owns the replica count, and a fixed value synced from Git would undo every scaling",
+		was, w.Describe(), hpa))
+	r.Field = &fn.Field{Path: "spec.replicas", CurrentValue: was}
+	return r
+}
+
+func targetKey(ns, kind, name string) string { return ns + "/" + kind + "/" + name }
+
+// unmatched lists the selector's labels that the pod labels lack or contradict.
+func unmatched(selector, pod map[string]string) []string {
+	var missing []string
+	for _, k := range slices.Sorted(maps.Keys(selector)) {
+		if v, ok := pod[k]; !ok || v != selector[k] {
+			missing = append(missing, k+"="+selector[k])
+		}
+	}
+	return missing
+}
+
+// labels writes a label map as k=v,k2=v2, sorted.
+func labels(m map[string]string) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, k+"="+m[k])
+	}
+	return strings.Join(parts, ",")
+}

@@ -1,0 +1,185 @@
+// Package workload reads the workload an autoscaler targets from the package,
+// so the function can derive what the config leaves out and catch the mistakes
+// that would let everything apply and nothing scale.
+package workload
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/kptdev/krm-functions-sdk/go/fn"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/vllm-hpa/vllm-hpa/fn/api/v1alpha1"
+)
+
+// LeaderWorkerSet labels: every pod of a group carries the set's name; the leader
+// is worker 0. The HPA averages over leaders only (the set's status.hpaPodSelector),
+// and only the leader serves vLLM's API and /metrics.
+const (
+	lwsNameLabel        = "leaderworkerset.sigs.k8s.io/name"
+	lwsWorkerIndexLabel = "leaderworkerset.sigs.k8s.io/worker-index"
+)
+
+// DefaultMaxNumSeqs is vLLM's default --max-num-seqs, the most requests it runs at once.
+const DefaultMaxNumSeqs = 256
+
+// Workload is the scale target as found among the items.
+type Workload struct {
+	Object *fn.KubeObject
+	// Selector holds the labels that pick the pods the HPA averages over (and the
+	// PodMonitoring must scrape).
+	Selector map[string]string
+	// PodLabels are the labels of the pod template that serves vLLM.
+	PodLabels map[string]string
+	// Pod is the spec of the pods that serve vLLM.
+	Pod corev1.PodSpec
+	// SelectorField is where Selector was read from, for messages.
+	SelectorField string
+}
+
+// Describe names the workload as "Kind namespace/name".
+func (w *Workload) Describe() string {
+	return fmt.Sprintf("%s %s/%s", w.Object.GetKind(), namespaceOf(w.Object), w.Object.GetName())
+}
+
+// Find returns the workload the config targets, or nil when it is not among the
+// items (kustomize generator mode only sees the config).
+func Find(items fn.KubeObjects, namespace string, ref v1alpha1.ScaleTargetRef) (*Workload, error) {
+	group, _, _ := strings.Cut(ref.APIVersion, "/")
+	if !strings.Contains(ref.APIVersion, "/") {
+		group = ""
+	}
+	for _, item := range items {
+		if item.GetKind() != ref.Kind || item.GetName() != ref.Name || item.GroupKind().Group != group || namespaceOf(item) != namespace {
+			continue
+		}
+		return read(item)
+	}
+	return nil, nil
+}
+
+func read(obj *fn.KubeObject) (*Workload, error) {
+	w := &Workload{Object: obj}
+	template := []string{"spec", "template"}
+	switch obj.GetKind() {
+	case "LeaderWorkerSet":
+		template = []string{"spec", "leaderWorkerTemplate", "leaderTemplate"}
+		if _, found, _ := obj.NestedSubObject(template...); !found {
+			template = []string{"spec", "leaderWorkerTemplate", "workerTemplate"}
+		}
+		w.Selector = map[string]string{lwsNameLabel: obj.GetName(), lwsWorkerIndexLabel: "0"}
+		w.SelectorField = "the LeaderWorkerSet's leader pods"
+	default:
+		sel, _, err := obj.NestedStringMap("spec", "selector", "matchLabels")
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: spec.selector.matchLabels: %w", obj.GetKind(), obj.GetName(), err)
+		}
+		w.Selector = sel
+		w.SelectorField = "spec.selector.matchLabels"
+	}
+	var tmpl corev1.PodTemplateSpec
+	sub, found, err := obj.NestedSubObject(template...)
+	if err == nil && found {
+		err = sub.As(&tmpl)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %s is not a pod template: %w", obj.GetKind(), obj.GetName(), strings.Join(template, "."), err)
+	}
+	w.PodLabels = tmpl.Labels
+	w.Pod = tmpl.Spec
+	if obj.GetKind() == "LeaderWorkerSet" {
+		// The controller adds the set's labels to every pod it creates.
+		w.PodLabels = merge(w.PodLabels, w.Selector)
+	}
+	return w, nil
+}
+
+// VLLMContainer returns the container that runs vLLM: the one whose image or
+// command names vllm, else the only container; nil when none can be told apart.
+func (w *Workload) VLLMContainer() *corev1.Container {
+	for i, c := range w.Pod.Containers {
+		if strings.Contains(c.Image, "vllm") || strings.Contains(strings.Join(append(c.Command, c.Args...), " "), "vllm") {
+			return &w.Pod.Containers[i]
+		}
+	}
+	if len(w.Pod.Containers) == 1 {
+		return &w.Pod.Containers[0]
+	}
+	return nil
+}
+
+// Flag returns the value of a vLLM command-line flag (--port=8000, --port 8000,
+// or inside a shell string) and whether it is set.
+func Flag(c *corev1.Container, name string) (string, bool) {
+	var words []string
+	for _, s := range append(append([]string{}, c.Command...), c.Args...) {
+		words = append(words, strings.Fields(s)...)
+	}
+	for i, w := range words {
+		if v, ok := strings.CutPrefix(w, name+"="); ok {
+			return strings.Trim(v, `"'`), true
+		}
+		if w == name && i+1 < len(words) {
+			return strings.Trim(words[i+1], `"'`), true
+		}
+	}
+	return "", false
+}
+
+// IntFlag returns an integer vLLM flag, or def when it is not set or not a number.
+func IntFlag(c *corev1.Container, name string, def int) int {
+	if v, ok := Flag(c, name); ok {
+		if n, err := strconv.Atoi(v); err == nil {
+			return n
+		}
+	}
+	return def
+}
+
+// RequestsGPU reports whether any container of the pod asks for an NVIDIA GPU.
+func (w *Workload) RequestsGPU() bool {
+	for _, c := range append(append([]corev1.Container{}, w.Pod.InitContainers...), w.Pod.Containers...) {
+		for _, list := range []corev1.ResourceList{c.Resources.Requests, c.Resources.Limits} {
+			if q, ok := list["nvidia.com/gpu"]; ok && q.Sign() > 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// RemoveReplicas deletes spec.replicas from the workload and returns the value it
+// had, or "" when it had none.
+func (w *Workload) RemoveReplicas() (string, error) {
+	v, found, err := w.Object.NestedInt64("spec", "replicas")
+	if err != nil || !found {
+		return "", err
+	}
+	if _, err := w.Object.RemoveNestedField("spec", "replicas"); err != nil {
+		return "", err
+	}
+	return strconv.FormatInt(v, 10), nil
+}
+
+// namespaceOf is an item's namespace, "default" when it names none (as kubectl
+// would apply it, and as kustomize passes resources of a kustomization without
+// namespace:).
+func namespaceOf(obj *fn.KubeObject) string {
+	if ns := obj.GetNamespace(); ns != "" {
+		return ns
+	}
+	return v1alpha1.DefaultNamespace
+}
+
+func merge(a, b map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range a {
+		out[k] = v
+	}
+	for k, v := range b {
+		out[k] = v
+	}
+	return out
+}
