@@ -131,7 +131,7 @@ func validateTarget(ref ScaleTargetRef) []FieldError {
 		names = append(names, t.APIVersion+" "+t.Kind)
 	}
 	return append(errs, FieldError{Field: "spec.scaleTargetRef.kind", Value: ref.APIVersion + " " + ref.Kind,
-		Message: fmt.Sprintf("spec.scaleTargetRef (%s %s) is not a workload this function can scale; use one of: %s", ref.APIVersion, ref.Kind, strings.Join(names, ", "))})
+		Message: fmt.Sprintf("spec.scaleTargetRef.kind (%s, apiVersion %s) is not a workload this function can scale; use one of: %s", ref.Kind, ref.APIVersion, strings.Join(names, ", "))})
 }
 
 func validateMetric(strategy Strategy, m *Metric) []FieldError {
