@@ -43,6 +43,11 @@ func Process(rl *fn.ResourceList) {
 			results = append(results, src.ObjectResult(fn.Warning, fmt.Sprintf(
 				"the target workload cannot be read, so nothing is derived from it or checked against it: %v", err)))
 		}
+		if others := workload.Others(rl.Items, c.Spec.ScaleTargetRef.Kind); w == nil && len(others) > 0 {
+			results = append(results, src.Result(fn.Warning, v1alpha1.FieldError{Field: "spec.scaleTargetRef.name", Value: c.Spec.ScaleTargetRef.Name, Message: fmt.Sprintf(
+				"spec.scaleTargetRef names %s %s/%s, which is not in the input, but %s %s is; if kustomize renamed it (namePrefix, nameSuffix and namespace: run before transformers), name it as renamed",
+				c.Spec.ScaleTargetRef.Kind, c.Namespace, c.Spec.ScaleTargetRef.Name, c.Spec.ScaleTargetRef.Kind, strings.Join(others, ", "))}))
+		}
 		results = append(results, derive(src, g, w)...)
 		errs := c.Validate()
 		for _, e := range errs {

@@ -183,3 +183,16 @@ func merge(a, b map[string]string) map[string]string {
 	}
 	return out
 }
+
+// Others lists the workloads of the kind among the items, as "namespace/name", for
+// a config whose target is not there: kustomize renames resources (namePrefix,
+// namespace) before it runs transformers, so the target may be there under a new name.
+func Others(items fn.KubeObjects, kind string) []string {
+	var names []string
+	for _, item := range items {
+		if item.GetKind() == kind {
+			names = append(names, namespaceOf(item)+"/"+item.GetName())
+		}
+	}
+	return names
+}
