@@ -5,13 +5,15 @@ FN       := $(BIN)/vllm-hpa-fn
 KUSTOMIZE := $(GO) tool kustomize
 GOFLAGS_BUILD := -trimpath -ldflags=-s\ -w
 
-.PHONY: all build render test generate
+.PHONY: all build render test test-race generate
 
 all: build test
 
-## build: the function as a static binary, bin/vllm-hpa-fn (CGO off).
+## build: the function as a static binary, bin/vllm-hpa-fn (CGO off), and the
+## load generator and vLLM stand-in, bin/vllm-loadgen and bin/vllm-sim.
 build:
 	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o $(FN) ./fn
+	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o $(BIN)/ ./cmd/...
 
 ## render: the bundled examples of both strategies, rendered through kustomize.
 render: build
@@ -24,3 +26,7 @@ render: build
 test:
 	$(GO) vet ./...
 	$(GO) test ./...
+
+## test-race: the load generator and vLLM stand-in under the race detector, repeated.
+test-race:
+	$(GO) test -race -count=3 ./internal/loadgen/... ./internal/vllmsim/...

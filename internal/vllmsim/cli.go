@@ -1,0 +1,102 @@
+package vllmsim
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+const usageHeader = `vllm-sim: a stand-in for a vLLM server, for trying autoscaling without a GPU.
+
+Serves POST /v1/chat/completions, POST /v1/completions, GET /v1/models,
+GET /health and GET /metrics (vLLM's metric names, label model_name).
+
+Model: at most --max-num-seqs requests run at once, the rest wait in a FIFO
+queue (vllm:num_requests_waiting). A running request takes
+--time-per-token * max_tokens and answers with completion_tokens = max_tokens,
+prompt_tokens = words in the prompt. vllm:kv_cache_usage_perc is
+running / --max-num-seqs. SIGTERM or SIGINT stops accepting connections and
+lets requests in flight finish (up to --shutdown-timeout).
+
+Flags (one or two dashes):
+`
+
+// Options are the command-line settings of vllm-sim.
+type Options struct {
+	Addr            string
+	ShutdownTimeout time.Duration
+	Config          Config
+}
+
+// ParseFlags reads vllm-sim's command line.
+func ParseFlags(args []string, output io.Writer) (Options, error) {
+	o := Options{Config: DefaultConfig()}
+	fs := flag.NewFlagSet("vllm-sim", flag.ContinueOnError)
+	fs.SetOutput(output)
+	fs.Usage = func() {
+		fmt.Fprint(output, usageHeader)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&o.Addr, "addr", DefaultAddr, "address to listen on, host:port (port 0 picks a free port)")
+	fs.StringVar(&o.Config.Model, "model", o.Config.Model, "served model name (metrics label model_name)")
+	fs.IntVar(&o.Config.MaxNumSeqs, "max-num-seqs", o.Config.MaxNumSeqs, "requests that run at once; the rest wait")
+	fs.DurationVar(&o.Config.TimePerToken, "time-per-token", o.Config.TimePerToken, "generation time per output token")
+	fs.IntVar(&o.Config.MaxTokensDefault, "max-tokens-default", o.Config.MaxTokensDefault, "output tokens of a request without max_tokens")
+	fs.Float64Var(&o.Config.FailRate, "fail-rate", 0, "fraction (0-1) of requests answered with --fail-status, spread evenly")
+	fs.IntVar(&o.Config.FailStatus, "fail-status", o.Config.FailStatus, "HTTP status of a failed request")
+	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long requests in flight may finish after SIGTERM")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected argument %q; vllm-sim takes flags only (see --help)", fs.Arg(0))
+	}
+	if o.ShutdownTimeout < 0 {
+		return o, fmt.Errorf("--shutdown-timeout (%s) must not be negative", o.ShutdownTimeout)
+	}
+	return o, o.Config.Validate()
+}
+
+// Main runs vllm-sim with args until SIGTERM or SIGINT and returns the exit code.
+func Main(args []string, stderr io.Writer) int {
+	o, err := ParseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "vllm-sim: %v\n", err)
+		return 2
+	}
+	srv, err := New(o.Config)
+	if err != nil {
+		fmt.Fprintf(stderr, "vllm-sim: %v\n", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err = srv.Serve(ctx, o.Addr, o.ShutdownTimeout, func(addr string) {
+		fmt.Fprintf(stderr, "vllm-sim: serving %s on http://%s (max-num-seqs %d, time-per-token %s)\n",
+			o.Config.Model, addr, o.Config.MaxNumSeqs, o.Config.TimePerToken)
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "vllm-sim: %v\n", err)
+		return 1
+	}
+	fmt.Fprintln(stderr, "vllm-sim: stopped")
+	return 0
+}
+
+func listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on --addr %s: %w; pick a free port or stop what holds it", addr, err)
+	}
+	return ln, nil
+}
