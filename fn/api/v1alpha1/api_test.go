@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
@@ -70,6 +71,8 @@ func valid() *VLLMHPAConfig {
 	return c
 }
 
+// TestValidate covers the checks the schema cannot state; required fields, enums
+// and bounds are tested against the schema in fn/internal/schema.
 func TestValidate(t *testing.T) {
 	q := func(s string) *Quantity { v := Quantity(s); return &v }
 	for _, tc := range []struct {
@@ -80,9 +83,6 @@ func TestValidate(t *testing.T) {
 	}{
 		{"valid", func(c *VLLMHPAConfig) {}, "", ""},
 		{"max below min", func(c *VLLMHPAConfig) { c.Spec.MaxReplicas = 2; *c.Spec.MinReplicas = 3 }, "spec.maxReplicas", "spec.maxReplicas (2) is below spec.minReplicas (3); raise maxReplicas or lower minReplicas"},
-		{"min zero", func(c *VLLMHPAConfig) { *c.Spec.MinReplicas = 0 }, "spec.minReplicas", "must be at least 1"},
-		{"max missing", func(c *VLLMHPAConfig) { c.Spec.MaxReplicas = 0 }, "spec.maxReplicas", "is required"},
-		{"strategy unknown", func(c *VLLMHPAConfig) { c.Spec.Strategy = "cpu" }, "spec.strategy", `("cpu") is not a strategy; use vllm or gpu`},
 		{"name not a label", func(c *VLLMHPAConfig) { c.Name = "Gemma.3" }, "metadata.name", "is not a DNS-1123 label"},
 		{"name too long", func(c *VLLMHPAConfig) { c.Name = strings.Repeat("a", 64) }, "metadata.name", "at most 63 characters"},
 		{"target zero", func(c *VLLMHPAConfig) { c.Spec.Metric.TargetAverageValue = q("0") }, "spec.metric.targetAverageValue", "is not a positive quantity"},
@@ -116,9 +116,20 @@ func TestValidate(t *testing.T) {
 			c.Spec.Metric.TargetAverageValue = q("60")
 		}, "", ""},
 		{"bad label value", func(c *VLLMHPAConfig) { c.Spec.PodSelector["app"] = "vllm gemma" }, "spec.podSelector.app", "is not a valid label value"},
-		{"target name", func(c *VLLMHPAConfig) { c.Spec.ScaleTargetRef.Name = "" }, "spec.scaleTargetRef.name", "is required"},
 		{"target kind", func(c *VLLMHPAConfig) { c.Spec.ScaleTargetRef.Kind = "DaemonSet" }, "spec.scaleTargetRef.kind", "apps/v1 Deployment, apps/v1 StatefulSet, leaderworkerset.x-k8s.io/v1 LeaderWorkerSet"},
 		{"gsa", func(c *VLLMHPAConfig) { c.Spec.Adapter.GCPServiceAccount = "metrics-reader" }, "spec.adapter.gcpServiceAccount", "is not a Google service account email"},
+		{"select policy", func(c *VLLMHPAConfig) {
+			p := autoscalingv2.ScalingPolicySelect("Fastest")
+			c.Spec.Behavior.ScaleDown.SelectPolicy = &p
+		}, "spec.behavior.scaleDown.selectPolicy", `("Fastest") is not a select policy; use Max`},
+		{"negative stabilization window", func(c *VLLMHPAConfig) { *c.Spec.Behavior.ScaleDown.StabilizationWindowSeconds = -1 }, "spec.behavior.scaleDown.stabilizationWindowSeconds", "use 0 to 3600 seconds"},
+		{"stabilization window of an hour ok", func(c *VLLMHPAConfig) { *c.Spec.Behavior.ScaleDown.StabilizationWindowSeconds = 3600 }, "", ""},
+		{"policy period", func(c *VLLMHPAConfig) {
+			c.Spec.Behavior.ScaleUp = &autoscalingv2.HPAScalingRules{Policies: []autoscalingv2.HPAScalingPolicy{{Type: autoscalingv2.PodsScalingPolicy, Value: 2, PeriodSeconds: 3600}}}
+		}, "spec.behavior.scaleUp.policies[0].periodSeconds", "use 1 to 1800 seconds"},
+		{"policy type", func(c *VLLMHPAConfig) {
+			c.Spec.Behavior.ScaleUp = &autoscalingv2.HPAScalingRules{Policies: []autoscalingv2.HPAScalingPolicy{{Type: "Replicas", Value: 2, PeriodSeconds: 60}}}
+		}, "spec.behavior.scaleUp.policies[0].type", "use Pods"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := valid()

@@ -1,6 +1,7 @@
 package v1alpha1
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -35,6 +36,7 @@ var ConfigMapKeys = []ConfigMapKey{
 	{"scrapeInterval", "spec.scrape.interval"},
 	{"clusterResources", "spec.clusterResources"},
 	{"adapterImage", "spec.adapter.image"},
+	{"adapterHardening", "spec.adapter.hardening"},
 	{"gcpServiceAccount", "spec.adapter.gcpServiceAccount"},
 }
 
@@ -106,6 +108,12 @@ func FromConfigMapData(data map[string]string) (*VLLMHPAConfig, []FieldError) {
 				fail(key, v, "(%q) is not a boolean; write true or false", v)
 			}
 			s.ClusterResources = &b
+		case "adapterHardening":
+			b, err := strconv.ParseBool(strings.TrimSpace(v))
+			if err != nil {
+				fail(key, v, "(%q) is not a boolean; write true or false", v)
+			}
+			adapter(c).Hardening = &b
 		case "adapterImage":
 			adapter(c).Image = v
 		case "gcpServiceAccount":
@@ -113,6 +121,36 @@ func FromConfigMapData(data map[string]string) (*VLLMHPAConfig, []FieldError) {
 		}
 	}
 	return c, errs
+}
+
+// ConfigMapObject returns c, built from data, as a JSON object that holds only
+// the fields data sets, so that the config's schema sees a key left out as
+// missing rather than as zero. Errors are about data.KEY (see ConfigMapField).
+func ConfigMapObject(c *VLLMHPAConfig, data map[string]string) map[string]any {
+	var full map[string]any
+	if b, err := json.Marshal(c); err == nil {
+		_ = json.Unmarshal(b, &full)
+	}
+	obj := map[string]any{"apiVersion": c.APIVersion, "kind": c.Kind, "metadata": map[string]any{},
+		"spec": map[string]any{"scaleTargetRef": map[string]any{}}}
+	for _, k := range ConfigMapKeys {
+		if _, set := data[k.Key]; !set {
+			continue
+		}
+		parts := strings.Split(k.Field, ".")
+		from, to := full, obj
+		for _, p := range parts[:len(parts)-1] {
+			from, _ = from[p].(map[string]any)
+			if _, ok := to[p].(map[string]any); !ok {
+				to[p] = map[string]any{}
+			}
+			to = to[p].(map[string]any)
+		}
+		if v, ok := from[parts[len(parts)-1]]; ok {
+			to[parts[len(parts)-1]] = v
+		}
+	}
+	return obj
 }
 
 // ConfigMapField returns the ConfigMap key path (data.KEY) that sets a config

@@ -27,6 +27,9 @@ const (
 	DefaultScrapeInterval = "15s"
 
 	DefaultAdapterImage = "gcr.io/gke-release/custom-metrics-stackdriver-adapter:v0.16.9-gke.0"
+	// DefaultAdapterHardening runs the adapter restricted (Pod Security Standards
+	// "restricted", a NetworkPolicy); false emits Google's upstream shape.
+	DefaultAdapterHardening = true
 
 	// DefaultScaleDownStabilizationSeconds keeps a replica for 5 minutes after the
 	// load drops: vLLM pods take minutes to pull a model and start, so scaling down
@@ -93,6 +96,9 @@ func (c *VLLMHPAConfig) Default() {
 	}
 	if s.Adapter.Image == "" {
 		s.Adapter.Image = DefaultAdapterImage
+	}
+	if s.Adapter.Hardening == nil {
+		s.Adapter.Hardening = ptr(DefaultAdapterHardening)
 	}
 }
 

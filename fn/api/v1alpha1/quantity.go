@@ -10,7 +10,12 @@ import (
 // plain number (4, 0.8). It is kept as text so that a malformed value reaches
 // validation, which names the field and the fix, instead of failing the decoder.
 //
-// +kubebuilder:validation:XIntOrString
+// Its schema has no type: a structural schema can say "integer or string"
+// (x-kubernetes-int-or-string) but not "number or string", and 0.8 must be valid.
+// The decoder admits only numbers and strings.
+//
+// +kubebuilder:validation:Type=""
+// +kubebuilder:pruning:PreserveUnknownFields
 type Quantity string
 
 // UnmarshalJSON accepts a JSON string or number.

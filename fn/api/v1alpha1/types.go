@@ -49,78 +49,86 @@ type VLLMHPAConfig struct {
 	// metadata.namespace is the workload's namespace (default "default").
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
-	// Spec says what to scale, on which signal, and between which bounds.
+	// spec says what to scale, on which signal, and between which bounds.
 	Spec VLLMHPAConfigSpec `json:"spec"`
 }
 
 // VLLMHPAConfigSpec is the desired autoscaling of one vLLM workload.
 type VLLMHPAConfigSpec struct {
-	// Strategy is the signal to scale on: "vllm" (a vLLM server gauge, by default
-	// vllm:num_requests_running) or "gpu" (NVIDIA GPU utilisation, 0-100).
+	// strategy is the signal to scale on: vllm (a vLLM server gauge, by default
+	// vllm:num_requests_running) or gpu (NVIDIA GPU utilisation, 0-100).
 	// +required
 	Strategy Strategy `json:"strategy"`
 
-	// ScaleTargetRef names the workload the HorizontalPodAutoscaler scales, in the
+	// scaleTargetRef names the workload the HorizontalPodAutoscaler scales, in the
 	// config's namespace.
 	// +required
 	ScaleTargetRef ScaleTargetRef `json:"scaleTargetRef"`
 
-	// MinReplicas is the lower bound of replicas the autoscaler may set.
-	// Defaults to 1.
+	// minReplicas is the fewest replicas the autoscaler may run, at least 1: the
+	// HorizontalPodAutoscaler cannot scale to zero on custom metrics. Defaults to 1.
 	// +optional
 	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:default=1
 	MinReplicas *int32 `json:"minReplicas,omitempty"`
 
-	// MaxReplicas is the upper bound of replicas the autoscaler may set. It must not
-	// be below minReplicas.
+	// maxReplicas is the most replicas the autoscaler may run. It must not be below
+	// minReplicas.
 	// +required
 	// +kubebuilder:validation:Minimum=1
 	MaxReplicas int32 `json:"maxReplicas"`
 
-	// Metric names the metric and the per-pod average to hold it at.
-	// Defaults depend on the strategy.
+	// metric names the metric and the per-pod average to hold it at. Its defaults
+	// depend on the strategy.
 	// +optional
 	Metric *Metric `json:"metric,omitempty"`
 
-	// PodSelector holds the labels of the vLLM pods (strategy vllm): the
-	// PodMonitoring scrapes the pods that carry all of them.
+	// podSelector holds the labels of the vLLM pods (strategy vllm): the
+	// PodMonitoring scrapes the pods that carry all of them. Required for strategy
+	// vllm unless the target workload is in the function's input, whose selector
+	// is used then.
 	// +optional
 	PodSelector map[string]string `json:"podSelector,omitempty"`
 
-	// Scrape says where and how often the vLLM server's metrics are scraped
+	// scrape says where and how often the vLLM server's metrics are scraped
 	// (strategy vllm).
 	// +optional
 	Scrape *Scrape `json:"scrape,omitempty"`
 
-	// Behavior is the HorizontalPodAutoscaler's scaling behavior (autoscaling/v2),
+	// behavior is the HorizontalPodAutoscaler's scaling behavior (autoscaling/v2),
 	// copied as written. When absent, scale-down waits for a stabilization window of
 	// 300 seconds, because vLLM pods take minutes to start and load a model.
 	// +optional
+	// +kubebuilder:default={scaleDown: {stabilizationWindowSeconds: 300}}
 	Behavior *autoscalingv2.HorizontalPodAutoscalerBehavior `json:"behavior,omitempty"`
 
-	// ClusterResources says whether to emit the cluster-wide objects: the Custom
+	// clusterResources says whether to emit the cluster-wide objects: the Custom
 	// Metrics Stackdriver Adapter stack and, for strategy gpu, the DCGM scrape and
 	// recording rule. Set it to false where another package already provides them.
 	// Defaults to true.
 	// +optional
+	// +kubebuilder:default=true
 	ClusterResources *bool `json:"clusterResources,omitempty"`
 
-	// Adapter configures the Custom Metrics Stackdriver Adapter.
+	// adapter configures the Custom Metrics Stackdriver Adapter.
 	// +optional
 	Adapter *Adapter `json:"adapter,omitempty"`
 }
 
 // ScaleTargetRef identifies the workload to scale.
 type ScaleTargetRef struct {
-	// APIVersion of the workload. Defaults to "apps/v1".
+	// apiVersion is the workload's API version. Defaults to the API version of its
+	// kind: apps/v1 for Deployment and StatefulSet.
 	// +optional
 	APIVersion string `json:"apiVersion,omitempty"`
 
-	// Kind of the workload. Defaults to "Deployment".
+	// kind is the workload's kind: Deployment, StatefulSet or LeaderWorkerSet.
+	// Defaults to Deployment.
 	// +optional
+	// +kubebuilder:default=Deployment
 	Kind string `json:"kind,omitempty"`
 
-	// Name of the workload.
+	// name is the name of the workload to scale, e.g. the vLLM Deployment.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	Name string `json:"name"`
@@ -128,46 +136,61 @@ type ScaleTargetRef struct {
 
 // Metric is the metric the autoscaler holds at a per-pod average.
 type Metric struct {
-	// Name is the Prometheus metric name. Defaults to vllm:num_requests_running
-	// (strategy vllm) or dcgm_fi_dev_gpu_util (strategy gpu, the only metric the
-	// gpu strategy records).
+	// name is the Prometheus metric name, e.g. vllm:num_requests_waiting. Defaults
+	// to vllm:num_requests_running (strategy vllm) or dcgm_fi_dev_gpu_util (strategy
+	// gpu, the only metric the gpu strategy records).
 	// +optional
 	Name string `json:"name,omitempty"`
 
-	// TargetAverageValue is the per-pod average the autoscaler aims for, a
-	// Kubernetes quantity such as 4, "500m" or 0.8. Defaults to 4 (strategy vllm)
-	// or 20 (strategy gpu, percent).
+	// targetAverageValue is the per-pod average the autoscaler aims for, a
+	// Kubernetes quantity above zero such as 4, "500m" or 0.8. Defaults to 4
+	// (strategy vllm) or 20 (strategy gpu, percent).
 	// +optional
 	TargetAverageValue *Quantity `json:"targetAverageValue,omitempty"`
 }
 
 // Scrape says how Google Managed Prometheus scrapes the vLLM server.
 type Scrape struct {
-	// Port is the container port number or name that serves /metrics. Defaults to
+	// port is the container port number or name that serves /metrics. Defaults to
 	// 8000, vLLM's default port. A named port also keeps the container label.
 	// +optional
+	// +kubebuilder:default=8000
 	Port *intstr.IntOrString `json:"port,omitempty"`
 
-	// Path is the HTTP path of the metrics. Defaults to /metrics.
+	// path is the HTTP path of the metrics, starting with '/'. Defaults to /metrics.
 	// +optional
+	// +kubebuilder:default="/metrics"
 	Path string `json:"path,omitempty"`
 
-	// Interval is how often to scrape, as a Prometheus duration. Defaults to 15s.
+	// interval is how often to scrape, as a Prometheus duration such as 15s or 1m.
+	// Defaults to 15s.
 	// +optional
+	// +kubebuilder:default="15s"
 	Interval string `json:"interval,omitempty"`
 }
 
 // Adapter configures the Custom Metrics Stackdriver Adapter.
 type Adapter struct {
-	// Image is the adapter's container image. Defaults to
+	// image is the adapter's container image. Defaults to
 	// gcr.io/gke-release/custom-metrics-stackdriver-adapter:v0.16.9-gke.0.
 	// +optional
+	// +kubebuilder:default="gcr.io/gke-release/custom-metrics-stackdriver-adapter:v0.16.9-gke.0"
 	Image string `json:"image,omitempty"`
 
-	// GCPServiceAccount, when set, annotates the adapter's Kubernetes service
+	// gcpServiceAccount, when set, annotates the adapter's Kubernetes service
 	// account with iam.gke.io/gcp-service-account (the older Workload Identity
 	// form). Leave it empty when roles/monitoring.viewer is granted to the
 	// Kubernetes service account's principal directly.
 	// +optional
 	GCPServiceAccount string `json:"gcpServiceAccount,omitempty"`
+
+	// hardening runs the adapter restricted: a non-root user, a read-only root
+	// filesystem, no Linux capabilities, the RuntimeDefault seccomp profile,
+	// serving on the non-privileged port 10250, ephemeral-storage requests and
+	// limits, and a NetworkPolicy for its pods (ingress to its serving port only,
+	// egress to DNS, HTTPS and the GKE metadata server only). Set it to false to
+	// emit the adapter as Google's upstream manifest runs it. Defaults to true.
+	// +optional
+	// +kubebuilder:default=true
+	Hardening *bool `json:"hardening,omitempty"`
 }

@@ -45,8 +45,10 @@ var SupportedTargets = []ScaleTargetRef{
 	{APIVersion: "leaderworkerset.x-k8s.io/v1", Kind: "LeaderWorkerSet"},
 }
 
-// Validate checks a defaulted config and returns every problem it finds, in field
-// order. An empty result means the config can be rendered.
+// Validate checks a defaulted config that its schema has accepted (required
+// fields, enums and bounds are the schema's: see the markers in types.go) and
+// returns every other problem it finds, in field order. An empty result means
+// the config can be rendered.
 func (c *VLLMHPAConfig) Validate() []FieldError {
 	var errs []FieldError
 	add := func(field string, value any, format string, args ...any) {
@@ -66,29 +68,14 @@ func (c *VLLMHPAConfig) Validate() []FieldError {
 		add("metadata.namespace", c.Namespace, "(%q) is not a valid namespace: %s", c.Namespace, strings.Join(msgs, "; "))
 	}
 
-	switch s.Strategy {
-	case StrategyVLLM, StrategyGPU:
-	case "":
-		add("spec.strategy", nil, "is required; set it to vllm (scale on a vLLM server gauge) or gpu (scale on GPU utilisation)")
-	default:
-		add("spec.strategy", string(s.Strategy), "(%q) is not a strategy; use vllm or gpu", s.Strategy)
-	}
-
 	errs = append(errs, validateTarget(s.ScaleTargetRef)...)
 
-	if *s.MinReplicas < 1 {
-		add("spec.minReplicas", *s.MinReplicas, "(%d) must be at least 1; the HorizontalPodAutoscaler cannot scale to zero on custom metrics", *s.MinReplicas)
-	}
-	switch {
-	case s.MaxReplicas == 0:
-		add("spec.maxReplicas", nil, "is required; set the most replicas the autoscaler may run (at least 1)")
-	case s.MaxReplicas < 0:
-		add("spec.maxReplicas", s.MaxReplicas, "(%d) must be at least 1; set the most replicas the autoscaler may run", s.MaxReplicas)
-	case s.MaxReplicas < *s.MinReplicas:
+	if s.MaxReplicas < *s.MinReplicas {
 		add("spec.maxReplicas", s.MaxReplicas, "(%d) is below spec.minReplicas (%d); raise maxReplicas or lower minReplicas", s.MaxReplicas, *s.MinReplicas)
 	}
 
 	errs = append(errs, validateMetric(s.Strategy, s.Metric)...)
+	errs = append(errs, validateBehavior(s.Behavior)...)
 
 	if s.Strategy == StrategyVLLM {
 		if len(s.PodSelector) == 0 {
@@ -106,6 +93,7 @@ func (c *VLLMHPAConfig) Validate() []FieldError {
 		}
 	}
 
+	errs = append(errs, validateAdapterImage(s.Adapter.Image)...)
 	if gsa := s.Adapter.GCPServiceAccount; gsa != "" && !strings.HasSuffix(gsa, ".gserviceaccount.com") {
 		add("spec.adapter.gcpServiceAccount", gsa, "(%q) is not a Google service account email; use NAME@PROJECT_ID.iam.gserviceaccount.com, or leave it empty and grant roles/monitoring.viewer to the adapter's principal", gsa)
 	}
@@ -113,9 +101,6 @@ func (c *VLLMHPAConfig) Validate() []FieldError {
 }
 
 func validateTarget(ref ScaleTargetRef) []FieldError {
-	if ref.Name == "" {
-		return []FieldError{{Field: "spec.scaleTargetRef.name", Message: "spec.scaleTargetRef.name is required; name the vLLM Deployment to scale"}}
-	}
 	var errs []FieldError
 	if msgs := validation.IsDNS1123Subdomain(ref.Name); len(msgs) > 0 {
 		errs = append(errs, FieldError{Field: "spec.scaleTargetRef.name", Value: ref.Name,

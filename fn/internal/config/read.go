@@ -3,6 +3,7 @@
 package config
 
 import (
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/vllm-hpa/vllm-hpa/fn/api/v1alpha1"
+	"github.com/vllm-hpa/vllm-hpa/fn/internal/schema"
 )
 
 // Source is one config and the object it was read from.
@@ -139,6 +141,9 @@ func decode(obj *fn.KubeObject, fromConfigMap bool) (*Source, []v1alpha1.FieldEr
 		}
 		cfg, errs := v1alpha1.FromConfigMapData(data)
 		src.Config = cfg
+		if len(errs) == 0 {
+			errs = schema.Validate(v1alpha1.ConfigMapObject(cfg, data))
+		}
 		return src, errs
 	}
 	if obj.GetAPIVersion() != v1alpha1.APIVersion {
@@ -173,6 +178,15 @@ func decode(obj *fn.KubeObject, fromConfigMap bool) (*Source, []v1alpha1.FieldEr
 		default:
 			errs = append(errs, v1alpha1.FieldError{Field: m[2], Message: fmt.Sprintf("%s is set twice; keep one", m[2])})
 		}
+	}
+	// The schema's constraints are checked once the strict decoder has found every
+	// field known and well typed, so that one mistake makes one result.
+	if len(errs) == 0 {
+		var decoded map[string]any
+		if err := json.Unmarshal(j, &decoded); err != nil {
+			return src, []v1alpha1.FieldError{{Message: "cannot read the config: " + err.Error()}}
+		}
+		errs = schema.Validate(decoded)
 	}
 	return src, errs
 }

@@ -1,0 +1,127 @@
+// Command apigen writes the files derived from the VLLMHPAConfig CRD, which
+// controller-gen writes from the types and markers in fn/api/v1alpha1: the JSON
+// Schema for editors, the KRMFunctionDefinition and the README's field
+// reference. Run it from the repository root after controller-gen (make generate):
+//
+//	go run ./internal/tools/apigen
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"go.yaml.in/yaml/v3"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	k8syaml "sigs.k8s.io/yaml"
+
+	"github.com/vllm-hpa/vllm-hpa/fn/api/v1alpha1"
+)
+
+// The files apigen writes, relative to the repository root.
+const (
+	jsonSchemaFile  = "fn/api/v1alpha1/vllmhpaconfig.schema.json"
+	definitionFile  = "fn/krmfunctiondefinition.yaml"
+	readmeFile      = "README.md"
+	catalogMetaFile = "fn/metadata.yaml"
+)
+
+func main() {
+	root := flag.String("root", ".", "the repository root")
+	flag.Parse()
+	files, err := generate(*root)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "apigen: %v\n", err)
+		os.Exit(1)
+	}
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		if err := os.WriteFile(filepath.Join(*root, name), files[name], 0o644); err != nil {
+			fmt.Fprintf(os.Stderr, "apigen: %v\n", err)
+			os.Exit(1)
+		}
+		fmt.Fprintln(os.Stderr, "apigen: wrote", name)
+	}
+}
+
+// generate returns the content of every file apigen writes, by path. The
+// README comes back whole, with only its field reference replaced.
+func generate(root string) (map[string][]byte, error) {
+	schema, node, err := loadCRD()
+	if err != nil {
+		return nil, fmt.Errorf("reading the CRD embedded in fn/api/v1alpha1: %w", err)
+	}
+	js, err := jsonSchema(schema)
+	if err != nil {
+		return nil, err
+	}
+	meta, err := os.ReadFile(filepath.Join(root, catalogMetaFile))
+	if err != nil {
+		return nil, err
+	}
+	def, err := krmFunctionDefinition(node, meta)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", catalogMetaFile, err)
+	}
+	readme, err := os.ReadFile(filepath.Join(root, readmeFile))
+	if err != nil {
+		return nil, err
+	}
+	readme, err = replaceFieldReference(readme, fieldReference(schema))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", readmeFile, err)
+	}
+	return map[string][]byte{jsonSchemaFile: js, definitionFile: def, readmeFile: readme}, nil
+}
+
+// loadCRD returns the openAPIV3Schema of the CRD's only version, typed and as
+// the YAML controller-gen wrote.
+func loadCRD() (*apiextensionsv1.JSONSchemaProps, *yaml.Node, error) {
+	var crd apiextensionsv1.CustomResourceDefinition
+	if err := k8syaml.UnmarshalStrict(v1alpha1.CRD, &crd); err != nil {
+		return nil, nil, err
+	}
+	if len(crd.Spec.Versions) != 1 || crd.Spec.Versions[0].Name != v1alpha1.Version || crd.Spec.Versions[0].Schema == nil {
+		return nil, nil, fmt.Errorf("want one version, %s, with a schema", v1alpha1.Version)
+	}
+	var doc yaml.Node
+	if err := yaml.NewDecoder(bytes.NewReader(v1alpha1.CRD)).Decode(&doc); err != nil {
+		return nil, nil, err
+	}
+	node := lookup(doc.Content[0], "spec", "versions", "0", "schema", "openAPIV3Schema")
+	if node == nil {
+		return nil, nil, fmt.Errorf("no spec.versions[0].schema.openAPIV3Schema")
+	}
+	return crd.Spec.Versions[0].Schema.OpenAPIV3Schema, node, nil
+}
+
+// lookup follows keys (and list indexes written as digits) down a YAML node.
+func lookup(n *yaml.Node, path ...string) *yaml.Node {
+	for _, p := range path {
+		switch n.Kind {
+		case yaml.MappingNode:
+			var next *yaml.Node
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if n.Content[i].Value == p {
+					next = n.Content[i+1]
+				}
+			}
+			n = next
+		case yaml.SequenceNode:
+			var i int
+			if _, err := fmt.Sscan(p, &i); err != nil || i >= len(n.Content) {
+				return nil
+			}
+			n = n.Content[i]
+		default:
+			return nil
+		}
+		if n == nil {
+			return nil
+		}
+	}
+	return n
+}
