@@ -3,8 +3,8 @@
 package krm
 
 import (
-	"encoding/json"
 	"fmt"
+	"reflect"
 
 	"github.com/kptdev/krm-functions-sdk/go/fn"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -16,17 +16,13 @@ import (
 // metadata.creationTimestamp) are dropped: Config Sync and GitOps tools would
 // otherwise fight the server over them.
 func FromTyped(v any) (*fn.KubeObject, error) {
-	b, err := json.Marshal(v)
+	node, err := typedNode(reflect.ValueOf(v))
 	if err != nil {
 		return nil, fmt.Errorf("encoding %T: %w", v, err)
 	}
-	var doc yaml.Node
-	// JSON is YAML: decoding it into a node keeps the struct's field order.
-	if err := yaml.Unmarshal(b, &doc); err != nil {
-		return nil, fmt.Errorf("decoding %T: %w", v, err)
+	if node.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("encoding %T: not an object", v)
 	}
-	node := doc.Content[0]
-	plainStyle(node)
 	apiVersionFirst(node)
 	rn := yaml.NewRNode(node)
 	if err := rn.PipeE(yaml.Clear("status")); err != nil {
@@ -65,13 +61,4 @@ func clearIfEmpty(rn *yaml.RNode, path []string) error {
 	}
 	_, err = parent.Pipe(yaml.Clear(path[len(path)-1]))
 	return err
-}
-
-// plainStyle drops the JSON quoting and flow style, so the object is written as
-// ordinary block YAML; the encoder still quotes strings that need it ("4", "true").
-func plainStyle(n *yaml.Node) {
-	n.Style = 0
-	for _, c := range n.Content {
-		plainStyle(c)
-	}
 }

@@ -3,9 +3,15 @@ package processor
 import (
 	"fmt"
 	"io"
+	"runtime/debug"
 
 	"github.com/kptdev/krm-functions-sdk/go/fn"
+
+	"github.com/vllm-hpa/vllm-hpa/fn/internal/krm"
 )
+
+// smallInput is the input size below which a run skips garbage collection.
+const smallInput = 64 << 10
 
 // Main reads a ResourceList from stdin, runs the function and writes the
 // ResourceList to stdout. Errors and warnings are also written to stderr, because
@@ -18,9 +24,31 @@ func Main(stdin io.Reader, stdout, stderr io.Writer) (code int) {
 			code = 1
 		}
 	}()
-	in, err := io.ReadAll(stdin)
+	return run(stdin, stdout, stderr)
+}
+
+// run is Main without the recover, so that tests and fuzzing see a panic at its
+// cause instead of an "internal error" exit.
+func run(stdin io.Reader, stdout, stderr io.Writer) int {
+	in, err := io.ReadAll(io.LimitReader(stdin, MaxInputBytes+1))
 	if err != nil {
 		fmt.Fprintf(stderr, "vllm-hpa: cannot read the input: %v\n", err)
+		return 1
+	}
+	if len(in) > MaxInputBytes {
+		fmt.Fprintf(stderr, "vllm-hpa: the input is larger than %d MiB, the most the function reads (a package of 10,000 objects is 10-20 MiB); run it on the part of the package that holds the VLLMHPAConfig and its workload\n", MaxInputBytes>>20)
+		return 1
+	}
+	if len(in) < smallInput {
+		// A small input, such as a kustomize generator's lone config, leaves a
+		// few MiB of garbage that exiting frees anyway; collecting it would cost
+		// a tenth of the run. The memory limit keeps the collector as a backstop.
+		defer debug.SetGCPercent(debug.SetGCPercent(-1))
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(64 << 20))
+	}
+	aliased, err := checkInput(in)
+	if err != nil {
+		fmt.Fprintf(stderr, "vllm-hpa: the input is refused: %v\n", err)
 		return 1
 	}
 	rl, err := fn.ParseResourceList(in)
@@ -28,8 +56,13 @@ func Main(stdin io.Reader, stdout, stderr io.Writer) (code int) {
 		fmt.Fprintf(stderr, "vllm-hpa: the input is not a KRM ResourceList (%v); run the function through kustomize or kpt, or pipe a ResourceList (kind: ResourceList, items: [...]) to it\n", err)
 		return 1
 	}
-	Process(rl)
-	out, err := rl.ToYAML()
+	if !aliased {
+		Process(rl)
+	} else if err := processAliased(rl, in); err != nil {
+		fmt.Fprintf(stderr, "vllm-hpa: cannot expand the input's YAML aliases: %v\n", err)
+		return 1
+	}
+	out, err := krm.ResourceListYAML(rl)
 	if err != nil {
 		fmt.Fprintf(stderr, "vllm-hpa: cannot write the output: %v\n", err)
 		return 1

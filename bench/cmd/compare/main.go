@@ -1,0 +1,181 @@
+// Command compare times the vllm-hpa function against a KRM function that does
+// nothing, built on the same SDK, as whole processes on the same inputs, and
+// kustomize's exec generator against the same kustomization with the generated
+// objects inlined. Run it from the repository root: make bench.
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/vllm-hpa/vllm-hpa/bench/gen"
+)
+
+func main() {
+	fnPath := flag.String("fn", "bin/vllm-hpa-fn", "the function binary, as make build writes it")
+	rounds := flag.Int("rounds", 7, "measured rounds per row, after one discarded warm-up round")
+	sizes := flag.String("sizes", "1,100,1000,10000", "numbers of user objects of the pass-through rows, comma-separated")
+	kustomize := flag.Bool("kustomize", true, "also time kustomize's exec generator against the same kustomization with its output inlined")
+	base := flag.String("base", "", "time this function binary as the base instead of the no-op, e.g. an earlier build of vllm-hpa-fn")
+	flag.Parse()
+	if err := compare(*fnPath, *base, *rounds, *sizes, *kustomize, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "compare:", err)
+		os.Exit(1)
+	}
+}
+
+func compare(fnPath, basePath string, rounds int, sizeList string, withKustomize bool, w io.Writer) error {
+	if rounds < 1 {
+		return fmt.Errorf("-rounds is %d; measure at least one round", rounds)
+	}
+	sizes, err := parseSizes(sizeList)
+	if err != nil {
+		return err
+	}
+	ours, err := filepath.Abs(fnPath)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(ours); err != nil {
+		return fmt.Errorf("the function binary %s is missing; run make build first", fnPath)
+	}
+	work, err := os.MkdirTemp("", "vllm-hpa-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+
+	base, label := filepath.Join(work, "noop"), "noop"
+	if basePath != "" {
+		if base, err = filepath.Abs(basePath); err != nil {
+			return err
+		}
+		label = "base"
+	} else if err := goBuild(base, "./bench/noop", "-trimpath", "-ldflags=-s -w"); err != nil {
+		// The same flags as make build, so the binaries differ only in what they do.
+		return err
+	}
+
+	fmt.Fprintf(w, "%d CPUs, %s; %d measured rounds per row after one warm-up, alternating order; load average %s\n\n",
+		runtime.NumCPU(), runtime.Version(), rounds, loadAverage())
+
+	type row struct {
+		size int
+		mode string
+		pkg  gen.Package
+	}
+	rows := []row{{0, "generator", gen.Generator()}}
+	for _, n := range sizes {
+		rows = append(rows, row{n, "pass-through", gen.PassThrough(n)})
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, strings.ReplaceAll("items\tmode\twall BASE\twall ours\tratio\tcpu BASE\tcpu ours\tratio\tpeak RSS BASE\tpeak RSS ours\tratio\t", "BASE", label))
+	var generatorWall float64
+	for _, r := range rows {
+		in := filepath.Join(work, fmt.Sprintf("in-%s-%d.yaml", r.mode, r.size))
+		if err := os.WriteFile(in, r.pkg.ResourceList(), 0o644); err != nil {
+			return err
+		}
+		b, o, err := measure(
+			command{argv: []string{base}, stdin: in, check: contains("kind: ResourceList")},
+			command{argv: []string{ours}, stdin: in, check: contains("kind: HorizontalPodAutoscaler")},
+			rounds)
+		if err != nil {
+			return err
+		}
+		if r.mode == "generator" {
+			generatorWall = summarize(walls(o)).median
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\n", r.size, r.mode, columns(b, o))
+		tw.Flush()
+	}
+	if !withKustomize {
+		return nil
+	}
+	fmt.Fprintln(w)
+	return compareKustomize(work, ours, rounds, generatorWall, w)
+}
+
+// columns formats wall time, CPU time and peak RSS of both sides: medians with
+// their range, and the ratio of the medians, ours over the base.
+func columns(base, ours []sample) string {
+	var cols []string
+	for _, m := range []struct {
+		values func([]sample) []float64
+		format func(float64) string
+	}{{walls, seconds}, {cpus, seconds}, {rss, mebibytes}} {
+		b, o := summarize(m.values(base)), summarize(m.values(ours))
+		cols = append(cols,
+			fmt.Sprintf("%s (%s-%s)", m.format(b.median), m.format(b.min), m.format(b.max)),
+			fmt.Sprintf("%s (%s-%s)", m.format(o.median), m.format(o.min), m.format(o.max)),
+			fmt.Sprintf("%.2fx", o.median/b.median))
+	}
+	return strings.Join(cols, "\t") + "\t"
+}
+
+func seconds(s float64) string {
+	if s < 1 {
+		return fmt.Sprintf("%.1fms", s*1000)
+	}
+	return fmt.Sprintf("%.2fs", s)
+}
+
+func mebibytes(b float64) string {
+	return fmt.Sprintf("%.1fMiB", b/(1<<20))
+}
+
+func contains(want string) func([]byte) error {
+	return func(out []byte) error {
+		if !bytes.Contains(out, []byte(want)) {
+			return fmt.Errorf("the output has no %q:\n%.500s", want, out)
+		}
+		return nil
+	}
+}
+
+func parseSizes(list string) ([]int, error) {
+	var sizes []int
+	for _, f := range strings.Split(list, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("-sizes %q: %q is not a positive whole number; write e.g. 1,100,1000", list, f)
+		}
+		sizes = append(sizes, n)
+	}
+	return sizes, nil
+}
+
+// goBuild builds pkg of this module to out with CGO off, as make build does.
+func goBuild(out, pkg string, flags ...string) error {
+	args := append([]string{"build", "-o", out}, flags...)
+	cmd := exec.Command("go", append(args, pkg)...)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
+	}
+	return nil
+}
+
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+var errOutputsDiffer = errors.New("the two kustomize builds print different objects")
