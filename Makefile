@@ -4,8 +4,11 @@ BIN      := bin
 FN       := $(BIN)/vllm-hpa-fn
 KUSTOMIZE := $(GO) tool kustomize
 GOFLAGS_BUILD := -trimpath -ldflags=-s\ -w
+IMAGE    ?= ghcr.io/vllm-hpa/vllm-hpa-fn
+SIM_IMAGE ?= ghcr.io/vllm-hpa/vllm-sim
+TAG      ?= v0.1.0
 
-.PHONY: all build render test test-race generate
+.PHONY: all build render test test-race fuzz generate hydrate image image-sim
 
 all: build test
 
@@ -30,3 +33,35 @@ test:
 ## test-race: the load generator and vLLM stand-in under the race detector, repeated.
 test-race:
 	$(GO) test -race -count=3 ./internal/loadgen/... ./internal/vllmsim/...
+
+## fuzz: each fuzz target of the function for FUZZTIME (default 30s). Inputs that
+## fail are kept under fn/internal/processor/testdata/fuzz as regression cases.
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test ./fn/internal/processor -run '^$$' -fuzz '^FuzzMain$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s
+	$(GO) test ./fn/internal/processor -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s
+
+## generate: every generated file: the VLLMHPAConfig CRD (controller-gen, from
+## fn/api/v1alpha1), the editor JSON Schema, the KRMFunctionDefinition and the
+## README's field reference, then base/ and overlays/ from the function's output.
+## controller-gen runs first: the binary embeds the CRD.
+generate:
+	$(GO) tool controller-gen crd paths=./fn/api/v1alpha1 output:crd:dir=./fn/api/v1alpha1
+	$(GO) run ./internal/tools/apigen
+	$(MAKE) build
+	$(GO) run ./internal/tools/plaingen -fn $(FN)
+
+## hydrate: examples/config-sync/wet, the plain YAML Config Sync syncs, rendered
+## from examples/config-sync/dry.
+hydrate: build
+	$(KUSTOMIZE) build --enable-alpha-plugins --enable-exec examples/config-sync/dry | \
+	  $(GO) run ./internal/tools/split -source examples/config-sync/dry -out examples/config-sync/wet
+
+## image: the function's container image $(IMAGE):$(TAG), for kustomize
+## container mode and kpt.
+image:
+	docker build -t $(IMAGE):$(TAG) .
+
+## image-sim: the vLLM stand-in and load generator image $(SIM_IMAGE):$(TAG).
+image-sim:
+	docker build --target vllm-sim -t $(SIM_IMAGE):$(TAG) .
