@@ -36,6 +36,10 @@ const (
 	removedKVCacheMetric = "vllm:gpu_cache_usage_perc"
 )
 
+// maxTarget bounds the per-pod target: no vLLM or GPU gauge gets near it, so a
+// larger value is a typo (an exponent, extra zeros) that would never scale.
+var maxTarget = resource.MustParse("1e9")
+
 // SupportedTargets lists the workload kinds the HorizontalPodAutoscaler may scale,
 // by apiVersion and kind.
 var SupportedTargets = []ScaleTargetRef{
@@ -140,6 +144,8 @@ func validateMetric(strategy Strategy, m *Metric) []FieldError {
 		return errs
 	}
 	switch {
+	case q.Cmp(maxTarget) > 0:
+		add("spec.metric.targetAverageValue", raw, "(%s) is above %s, more than any vLLM or GPU gauge reaches, so the HorizontalPodAutoscaler would never scale up; use a realistic per-pod value such as 4", raw, maxTarget.String())
 	case m.Name == kvCacheMetric && q.Cmp(resource.MustParse("1")) > 0:
 		add("spec.metric.targetAverageValue", raw, "(%s) is above 1, but %s is a 0-1 fraction, so the target could never be reached; use a fraction such as 0.8", raw, kvCacheMetric)
 	case strategy == StrategyGPU && q.Cmp(resource.MustParse("100")) > 0:

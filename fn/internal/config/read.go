@@ -155,6 +155,11 @@ func decode(obj *fn.KubeObject, fromConfigMap bool) (*Source, []v1alpha1.FieldEr
 	if err != nil {
 		return src, []v1alpha1.FieldError{{Message: "cannot read the config: " + err.Error()}}
 	}
+	// A quantity's decoder cannot say where it is; a value that is neither a
+	// number nor a string is caught here, with its path.
+	if q, _ := rn.Pipe(yaml.Lookup("spec", "metric", "targetAverageValue")); q != nil && q.YNode().Kind != yaml.ScalarNode {
+		return src, []v1alpha1.FieldError{{Field: "spec.metric.targetAverageValue", Message: "spec.metric.targetAverageValue must be a number or a string such as 4, 0.8 or \"500m\", not a list or a mapping"}}
+	}
 	cfg := &v1alpha1.VLLMHPAConfig{}
 	strict, err := sigsjson.UnmarshalStrict(j, cfg)
 	src.Config = cfg
