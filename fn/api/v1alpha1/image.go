@@ -2,29 +2,47 @@ package v1alpha1
 
 import (
 	"fmt"
-
-	"github.com/distribution/reference"
+	"regexp"
+	"sync"
 )
 
-// validateAdapterImage checks spec.adapter.image the way the kubelet parses an
-// image, and requires it to name one build: a tag other than latest, a digest, or
-// both. The adapter is pulled with imagePullPolicy IfNotPresent, so a moving tag
-// would run whichever build each node pulled first.
+// imageReference is the container image reference grammar of
+// github.com/distribution/reference (what the kubelet parses): an optional
+// registry host, lower-case path components, an optional tag and an optional
+// digest. It is compiled on first use: most runs never set spec.adapter.image,
+// and a process start should not pay for it.
+var imageReference = sync.OnceValue(func() *regexp.Regexp {
+	const (
+		host      = `(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])`
+		domain    = host + `(?:\.` + host + `)*(?::[0-9]+)?`
+		component = `[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*`
+		tag       = `[\w][\w.-]{0,127}`
+		digest    = `[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}`
+	)
+	return regexp.MustCompile(`^(?:(` + domain + `)/)?(` + component + `(?:/` + component + `)*)(?::(` + tag + `))?(?:@(` + digest + `))?$`)
+})
+
+// validateAdapterImage checks spec.adapter.image against the kubelet's reference
+// syntax, and requires it to name one build: a tag other than latest, a digest,
+// or both. The adapter is pulled with imagePullPolicy IfNotPresent, so a moving
+// tag would run whichever build each node pulled first.
 func validateAdapterImage(image string) []FieldError {
 	const field = "spec.adapter.image"
 	fail := func(format string, args ...any) []FieldError {
 		return []FieldError{{Field: field, Value: image, Message: field + " " + fmt.Sprintf(format, args...)}}
 	}
-	ref, err := reference.ParseNormalizedNamed(image)
-	if err != nil {
-		return fail("(%q) is not a container image reference: %v; write REGISTRY/REPOSITORY:TAG or REGISTRY/REPOSITORY@sha256:DIGEST, e.g. %s", image, err, DefaultAdapterImage)
+	if image == DefaultAdapterImage {
+		return nil
 	}
-	tagged, hasTag := ref.(reference.Tagged)
-	_, hasDigest := ref.(reference.Digested)
+	m := imageReference().FindStringSubmatch(image)
+	if m == nil || len(image) > 255+128+80 {
+		return fail("(%q) is not a container image reference; write REGISTRY/REPOSITORY:TAG or REGISTRY/REPOSITORY@sha256:DIGEST, e.g. %s", image, DefaultAdapterImage)
+	}
+	tag, digest := m[3], m[4]
 	switch {
-	case hasTag && tagged.Tag() == "latest" && !hasDigest:
+	case tag == "latest" && digest == "":
 		return fail("(%q) uses the tag latest, which names a different build over time; pin a version tag such as %s, or a digest (@sha256:...)", image, DefaultAdapterImage)
-	case !hasTag && !hasDigest:
+	case tag == "" && digest == "":
 		return fail("(%q) has no tag or digest, so it means latest; pin a version tag such as %s, or a digest (@sha256:...)", image, DefaultAdapterImage)
 	}
 	return nil

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/prometheus/common/model"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -170,7 +169,7 @@ func validateScrape(sc *Scrape) []FieldError {
 	if !strings.HasPrefix(sc.Path, "/") {
 		add("spec.scrape.path", sc.Path, "(%q) must start with '/', e.g. /metrics", sc.Path)
 	}
-	if d, err := model.ParseDuration(sc.Interval); err != nil || d <= 0 {
+	if d, ok := parsePromDuration(sc.Interval); !ok || d <= 0 {
 		add("spec.scrape.interval", sc.Interval, "(%q) is not a Prometheus duration; write e.g. 15s, 30s or 1m", sc.Interval)
 	}
 	return errs

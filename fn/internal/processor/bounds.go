@@ -29,9 +29,10 @@ var errAliasCycle = errors.New("an alias refers to the value that contains it; w
 // KRM SDK reads an object's identity. It reports whether b holds any alias. Input
 // that does not parse is left for the parser to report.
 func checkInput(b []byte) (aliased bool, err error) {
-	if bytes.IndexByte(b, '*') < 0 {
-		// Every alias is written *name: without a '*' there is none, and parsing
-		// twice would cost a package of thousands of objects a second.
+	if bytes.IndexByte(b, '*') < 0 || bytes.IndexByte(b, '&') < 0 {
+		// Every alias is written *name and needs an anchor &name: without both
+		// there is none, and parsing twice would cost a package of thousands of
+		// objects a second (a '*' alone is common: RBAC rules grant "*").
 		return false, nil
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(b))
