@@ -8,7 +8,7 @@ IMAGE    ?= ghcr.io/vllm-hpa/vllm-hpa-fn
 SIM_IMAGE ?= ghcr.io/vllm-hpa/vllm-sim
 TAG      ?= v0.1.0
 
-.PHONY: all build render test test-race fuzz generate hydrate image image-sim
+.PHONY: all build render test test-race fuzz bench bench-go generate hydrate image image-sim
 
 all: build test
 
@@ -40,6 +40,16 @@ FUZZTIME ?= 30s
 fuzz:
 	$(GO) test ./fn/internal/processor -run '^$$' -fuzz '^FuzzMain$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s
 	$(GO) test ./fn/internal/processor -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s
+
+## bench: vllm-hpa-fn against a no-op SDK function as whole processes (generator
+## mode, 1 to 10,000 items), and kustomize's exec generator against the same output
+## inlined; 3-5 minutes. bench/README.md explains the table.
+bench: build
+	$(GO) run ./bench/cmd/compare
+
+## bench-go: in-process benchmarks with allocations (processor, krm).
+bench-go:
+	$(GO) test -run '^$$' -bench . -benchmem ./fn/internal/processor ./fn/internal/krm
 
 ## generate: every generated file: the VLLMHPAConfig CRD (controller-gen, from
 ## fn/api/v1alpha1), the editor JSON Schema, the KRMFunctionDefinition and the

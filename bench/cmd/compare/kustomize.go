@@ -22,9 +22,11 @@ const (
 
 // compareKustomize times kustomize build of the exec example, whose generator
 // runs the function, against a copy of the same kustomization in which the
-// generated objects are a plain resource: the difference is what the generator
-// costs a kustomize user.
-func compareKustomize(work, ours string, rounds int, generatorWall float64, w io.Writer) error {
+// generated objects are a plain resource, and against one whose generator is the
+// no-op function: the first difference is what the generator costs a kustomize
+// user, the second splits it into kustomize's own cost of running any exec
+// function and the function's share.
+func compareKustomize(work, ours, noop string, rounds int, generatorWall, noopWall float64, w io.Writer) error {
 	kustomize := filepath.Join(work, "kustomize")
 	// The version go.mod pins for go tool kustomize, built once so that go's own
 	// start-up is not timed.
@@ -35,74 +37,110 @@ func compareKustomize(work, ours string, rounds int, generatorWall float64, w io
 	if err != nil {
 		return err
 	}
-	if err := checkExecPath(cfg, ours); err != nil {
+	execPath, err := checkExecPath(cfg, ours)
+	if err != nil {
 		return err
 	}
 
-	inline := filepath.Join(work, "kustomizations", "inline")
-	base := filepath.Join(work, "kustomizations", "workload")
+	dirs := filepath.Join(work, "kustomizations")
 	generated, err := generate(work, ours, cfg)
 	if err != nil {
 		return err
 	}
-	if err := copyDir(exampleBase, base); err != nil {
+	if err := copyDir(exampleBase, filepath.Join(dirs, "workload")); err != nil {
 		return err
 	}
-	kustomization := "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- ../workload\n- generated.yaml\n"
-	if err := writeFiles(inline, map[string][]byte{"kustomization.yaml": []byte(kustomization), "generated.yaml": generated}); err != nil {
+	inline := filepath.Join(dirs, "inline")
+	if err := writeFiles(inline, map[string][]byte{
+		"kustomization.yaml": []byte(kustomizationHeader + "resources:\n- ../workload\n- generated.yaml\n"),
+		"generated.yaml":     generated,
+	}); err != nil {
+		return err
+	}
+	execNoop := filepath.Join(dirs, "exec-noop")
+	noopCfg := strings.Replace(string(cfg), "path: "+execPath, "path: "+noop, 1)
+	if noopCfg == string(cfg) {
+		return fmt.Errorf("%s/%s: cannot point its exec path %s at the no-op function", example, exampleFnArg, execPath)
+	}
+	if err := writeFiles(execNoop, map[string][]byte{
+		"kustomization.yaml": []byte(kustomizationHeader + "resources:\n- ../workload\ngenerators:\n- " + exampleFnArg + "\n"),
+		exampleFnArg:         []byte(noopCfg),
+	}); err != nil {
 		return err
 	}
 
-	plain := command{argv: []string{kustomize, "build", inline}}
-	exec := command{argv: []string{kustomize, "build", "--enable-alpha-plugins", "--enable-exec", example}}
-	// Both builds must print the same objects, or the comparison means nothing.
+	build := func(dir string, exec bool) command {
+		argv := []string{kustomize, "build"}
+		if exec {
+			argv = append(argv, "--enable-alpha-plugins", "--enable-exec")
+		}
+		return command{argv: append(argv, dir)}
+	}
+	plain, withNoop, withOurs := build(inline, false), build(execNoop, true), build(example, true)
+	// The inline and exec builds must print the same objects, or the comparison
+	// means nothing.
 	var want, got bytes.Buffer
 	if _, err := run(plain, &want); err != nil {
 		return err
 	}
-	if _, err := run(exec, &got); err != nil {
+	if _, err := run(withOurs, &got); err != nil {
 		return err
 	}
 	if !bytes.Equal(want.Bytes(), got.Bytes()) {
 		return fmt.Errorf("%w: %s", errOutputsDiffer, firstDifference(want.String(), got.String()))
 	}
 
-	p, e, err := measure(plain, exec, rounds)
+	samples, err := measureAll([]command{plain, withNoop, withOurs}, rounds)
 	if err != nil {
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "kustomize build\twall inline\twall exec\tratio\tcpu inline\tcpu exec\tratio\tpeak RSS inline\tpeak RSS exec\tratio\t")
-	fmt.Fprintf(tw, "%s\t%s\n", example, columns(p, e))
+	fmt.Fprintln(tw, "kustomize build of "+example+"\twall\tcpu\tpeak RSS\twall vs inline\t")
+	for i, name := range []string{"generated objects inlined", "exec generator: the no-op function", "exec generator: vllm-hpa-fn"} {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.2fx\t\n", name,
+			spreadText(walls(samples[i]), seconds), spreadText(cpus(samples[i]), seconds), spreadText(rss(samples[i]), mebibytes),
+			summarize(walls(samples[i])).median/summarize(walls(samples[0])).median)
+	}
 	tw.Flush()
-	extra := summarize(walls(e)).median - summarize(walls(p)).median
-	fmt.Fprintf(w, "\nthe exec generator adds %s of wall time to kustomize build; the function alone, as a process in generator mode, takes %s\n",
-		seconds(extra), seconds(generatorWall))
+	inlineWall := summarize(walls(samples[0])).median
+	noopExec := summarize(walls(samples[1])).median
+	oursExec := summarize(walls(samples[2])).median
+	fmt.Fprintf(w, "\nthe exec generator adds %s to kustomize build: %s of kustomize running any exec function, %s for vllm-hpa-fn's share;\n"+
+		"as processes in generator mode, the no-op function takes %s and vllm-hpa-fn %s (medians of wall time)\n",
+		seconds(oursExec-inlineWall), seconds(noopExec-inlineWall), seconds(oursExec-noopExec), seconds(noopWall), seconds(generatorWall))
 	return nil
 }
 
-// checkExecPath makes sure kustomize will run the binary being measured.
-func checkExecPath(cfg []byte, ours string) error {
+const kustomizationHeader = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+
+func spreadText(xs []float64, format func(float64) string) string {
+	s := summarize(xs)
+	return fmt.Sprintf("%s (%s-%s)", format(s.median), format(s.min), format(s.max))
+}
+
+// checkExecPath makes sure kustomize will run the binary being measured, and
+// returns the exec path as the example writes it.
+func checkExecPath(cfg []byte, ours string) (string, error) {
 	obj, err := fn.ParseKubeObject(cfg)
 	if err != nil {
-		return fmt.Errorf("%s/%s: %v", example, exampleFnArg, err)
+		return "", fmt.Errorf("%s/%s: %v", example, exampleFnArg, err)
 	}
 	spec, err := yaml.Parse(obj.GetAnnotation("config.kubernetes.io/function"))
 	if err != nil {
-		return fmt.Errorf("%s/%s: the config.kubernetes.io/function annotation: %v", example, exampleFnArg, err)
+		return "", fmt.Errorf("%s/%s: the config.kubernetes.io/function annotation: %v", example, exampleFnArg, err)
 	}
 	path, err := spec.Pipe(yaml.Lookup("exec", "path"))
 	if err != nil || path == nil {
-		return fmt.Errorf("%s/%s: the config.kubernetes.io/function annotation has no exec.path", example, exampleFnArg)
+		return "", fmt.Errorf("%s/%s: the config.kubernetes.io/function annotation has no exec.path", example, exampleFnArg)
 	}
 	runs, err := filepath.Abs(filepath.Join(example, path.YNode().Value))
 	if err != nil {
-		return err
+		return "", err
 	}
 	if runs != ours {
-		return fmt.Errorf("kustomize runs %s for %s, not %s; run from the repository root with the default -fn, or pass -kustomize=false", runs, example, ours)
+		return "", fmt.Errorf("kustomize runs %s for %s, not %s; run from the repository root with the default -fn, or pass -kustomize=false", runs, example, ours)
 	}
-	return nil
+	return path.YNode().Value, nil
 }
 
 // generate runs the function as kustomize would for the example's config and

@@ -38,6 +38,9 @@ func compare(fnPath, basePath string, rounds int, sizeList string, withKustomize
 	if rounds < 1 {
 		return fmt.Errorf("-rounds is %d; measure at least one round", rounds)
 	}
+	if basePath != "" && withKustomize {
+		return fmt.Errorf("-base applies to the function rows only; add -kustomize=false")
+	}
 	sizes, err := parseSizes(sizeList)
 	if err != nil {
 		return err
@@ -55,6 +58,10 @@ func compare(fnPath, basePath string, rounds int, sizeList string, withKustomize
 	}
 	defer os.RemoveAll(work)
 
+	rusagePath = filepath.Join(work, "rusage")
+	if err := goBuild(rusagePath, "./bench/cmd/rusage", "-trimpath", "-ldflags=-s -w"); err != nil {
+		return err
+	}
 	base, label := filepath.Join(work, "noop"), "noop"
 	if basePath != "" {
 		if base, err = filepath.Abs(basePath); err != nil {
@@ -80,7 +87,7 @@ func compare(fnPath, basePath string, rounds int, sizeList string, withKustomize
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, strings.ReplaceAll("items\tmode\twall BASE\twall ours\tratio\tcpu BASE\tcpu ours\tratio\tpeak RSS BASE\tpeak RSS ours\tratio\t", "BASE", label))
-	var generatorWall float64
+	var generatorWall, noopWall float64
 	for _, r := range rows {
 		in := filepath.Join(work, fmt.Sprintf("in-%s-%d.yaml", r.mode, r.size))
 		if err := os.WriteFile(in, r.pkg.ResourceList(), 0o644); err != nil {
@@ -94,7 +101,7 @@ func compare(fnPath, basePath string, rounds int, sizeList string, withKustomize
 			return err
 		}
 		if r.mode == "generator" {
-			generatorWall = summarize(walls(o)).median
+			generatorWall, noopWall = summarize(walls(o)).median, summarize(walls(b)).median
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\n", r.size, r.mode, columns(b, o))
 		tw.Flush()
@@ -103,7 +110,7 @@ func compare(fnPath, basePath string, rounds int, sizeList string, withKustomize
 		return nil
 	}
 	fmt.Fprintln(w)
-	return compareKustomize(work, ours, rounds, generatorWall, w)
+	return compareKustomize(work, ours, base, rounds, generatorWall, noopWall, w)
 }
 
 // columns formats wall time, CPU time and peak RSS of both sides: medians with

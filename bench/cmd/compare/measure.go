@@ -3,11 +3,11 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -32,10 +32,16 @@ type sample struct {
 	peakRSS int64
 }
 
-// run starts c, waits for it and returns its cost. stdout receives the output;
-// nil sends it to the null device, which costs neither side anything.
+// rusagePath is the bench/cmd/rusage binary every command runs under: Linux
+// counts a parent's own peak resident set towards a child it starts, and this
+// harness holds whole generated packages in memory, so it must not start the
+// measured processes itself.
+var rusagePath string
+
+// run starts c under rusage, waits for it and returns its cost. stdout receives
+// the output; nil sends it to the null device, which costs neither side anything.
 func run(c command, stdout *bytes.Buffer) (sample, error) {
-	cmd := exec.Command(c.argv[0], c.argv[1:]...)
+	cmd := exec.Command(rusagePath, c.argv...)
 	cmd.Dir = c.dir
 	if c.stdin != "" {
 		in, err := os.Open(c.stdin)
@@ -57,20 +63,34 @@ func run(c command, stdout *bytes.Buffer) (sample, error) {
 	}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-
-	start := time.Now()
-	err := cmd.Run()
-	wall := time.Since(start)
+	report, reportW, err := os.Pipe()
 	if err != nil {
+		return sample{}, err
+	}
+	defer report.Close()
+	cmd.ExtraFiles = []*os.File{reportW}
+	err = cmd.Start()
+	reportW.Close()
+	if err != nil {
+		return sample{}, err
+	}
+	line, readErr := io.ReadAll(report)
+	if err := cmd.Wait(); err != nil {
 		return sample{}, fmt.Errorf("%s: %v\n%s", strings.Join(c.argv, " "), err, stderr.Bytes())
 	}
-	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	if !ok {
-		return sample{}, fmt.Errorf("%s: no resource usage from the kernel", c.argv[0])
+	if readErr != nil {
+		return sample{}, readErr
 	}
-	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	var wall, cpu, maxRSS int64
+	var code int
+	if _, err := fmt.Sscan(string(line), &wall, &cpu, &maxRSS, &code); err != nil {
+		return sample{}, fmt.Errorf("%s: rusage reported %q: %v", c.argv[0], line, err)
+	}
+	if code != 0 {
+		return sample{}, fmt.Errorf("%s: exit code %d\n%s", strings.Join(c.argv, " "), code, stderr.Bytes())
+	}
 	// Linux reports ru_maxrss in KiB.
-	return sample{wall: wall, cpu: cpu, peakRSS: ru.Maxrss * 1024}, nil
+	return sample{wall: time.Duration(wall), cpu: time.Duration(cpu), peakRSS: maxRSS * 1024}, nil
 }
 
 // measure runs base and ours once each as a discarded warm-up (checking their

@@ -3,12 +3,16 @@ package config
 import (
 	"reflect"
 	"strings"
+	"sync"
 
 	"github.com/vllm-hpa/vllm-hpa/fn/api/v1alpha1"
 )
 
-// knownFields are the field paths of VLLMHPAConfig, from its JSON tags.
-var knownFields = fieldPaths(reflect.TypeFor[v1alpha1.VLLMHPAConfig](), "", 0)
+// knownFields are the field paths of VLLMHPAConfig, from its JSON tags, listed
+// only when a field is unknown: most runs never need them.
+var knownFields = sync.OnceValue(func() []string {
+	return fieldPaths(reflect.TypeFor[v1alpha1.VLLMHPAConfig](), "", 0)
+})
 
 // suggest returns the known field closest to an unknown one, among its siblings,
 // when it is close enough to be a misspelling; "" otherwise.
@@ -18,7 +22,7 @@ func suggest(unknown string) string {
 		parent, name = unknown[:i+1], unknown[i+1:]
 	}
 	best, bestDist := "", 3
-	for _, f := range knownFields {
+	for _, f := range knownFields() {
 		if !strings.HasPrefix(f, parent) || strings.Contains(f[len(parent):], ".") {
 			continue
 		}

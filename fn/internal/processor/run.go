@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
+	"runtime/metrics"
 
 	"github.com/kptdev/krm-functions-sdk/go/fn"
 
@@ -42,9 +43,10 @@ func run(stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(in) < smallInput {
 		// A small input, such as a kustomize generator's lone config, leaves a
 		// few MiB of garbage that exiting frees anyway; collecting it would cost
-		// a tenth of the run. The memory limit keeps the collector as a backstop.
+		// a tenth of the run. A memory limit 64 MiB above what is in use keeps
+		// the collector as a backstop.
 		defer debug.SetGCPercent(debug.SetGCPercent(-1))
-		defer debug.SetMemoryLimit(debug.SetMemoryLimit(64 << 20))
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(int64(memoryInUse()) + 64<<20))
 	}
 	aliased, err := checkInput(in)
 	if err != nil {
@@ -80,4 +82,11 @@ func run(stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// memoryInUse is the memory the Go runtime holds, as its memory limit counts it.
+func memoryInUse() uint64 {
+	m := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
+	metrics.Read(m)
+	return m[0].Value.Uint64() - m[1].Value.Uint64()
 }
