@@ -8,7 +8,7 @@ IMAGE    ?= ghcr.io/vllm-hpa/vllm-hpa-fn
 SIM_IMAGE ?= ghcr.io/vllm-hpa/vllm-sim
 TAG      ?= v0.1.0
 
-.PHONY: all build render test test-race fuzz bench bench-go generate hydrate image image-sim
+.PHONY: all build render test test-race fuzz e2e bench bench-go generate hydrate image image-sim
 
 all: build test
 
@@ -40,6 +40,14 @@ FUZZTIME ?= 30s
 fuzz:
 	$(GO) test ./fn/internal/processor -run '^$$' -fuzz '^FuzzMain$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s
 	$(GO) test ./fn/internal/processor -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s
+
+## e2e: the end-to-end suite on a real control plane built from Go modules and run
+## on 127.0.0.1 (e2e/README.md): every rendered object accepted, the GPU recording
+## rule evaluated by Prometheus, the HPA scaling on the generated metric names, and
+## a closed loop with the vLLM stand-in. The first run builds the control plane
+## into ~/.cache/vllm-hpa-e2e (6-10 minutes on 2 cores).
+e2e:
+	cd e2e && ./run.sh
 
 ## bench: vllm-hpa-fn against a no-op SDK function as whole processes (generator
 ## mode, 1 to 10,000 items), and kustomize's exec generator against the same output
