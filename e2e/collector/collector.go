@@ -1,0 +1,206 @@
+// Package collector stands in for Managed Service for Prometheus's
+// collectors: it scrapes the pods a generated PodMonitoring selects, at the
+// PodMonitoring's interval and path, labels each sample the way GMP does
+// (job, namespace, pod, container) and keeps the latest samples, which is
+// what the Stackdriver adapter then reads from Cloud Monitoring.
+package collector
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/vllm-hpa/vllm-hpa/e2e/metricsserver"
+)
+
+// PodMonitoring holds the fields of a monitoring.googleapis.com/v1
+// PodMonitoring that decide what is scraped.
+type PodMonitoring struct {
+	Metadata metav1.ObjectMeta `json:"metadata"`
+	Spec     struct {
+		Selector  metav1.LabelSelector `json:"selector"`
+		Endpoints []struct {
+			Port     any    `json:"port"`
+			Path     string `json:"path"`
+			Interval string `json:"interval"`
+		} `json:"endpoints"`
+	} `json:"spec"`
+}
+
+// Collector scrapes one PodMonitoring's targets.
+type Collector struct {
+	client   kubernetes.Interface
+	job      string
+	ns       string
+	selector labels.Selector
+	path     string
+	interval time.Duration
+	// endpoints maps a pod name to the base URL its process serves on; KWOK
+	// pods have no reachable IP, so the pod's port is found here instead.
+	endpoints func() map[string]string
+
+	mu     sync.Mutex
+	latest []metricsserver.Series
+}
+
+// New reads a rendered PodMonitoring; endpoints says where each pod serves.
+func New(client kubernetes.Interface, obj *unstructured.Unstructured, endpoints func() map[string]string) (*Collector, error) {
+	pm := &PodMonitoring{}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(obj.Object, pm); err != nil {
+		return nil, err
+	}
+	if len(pm.Spec.Endpoints) != 1 {
+		return nil, fmt.Errorf("PodMonitoring %s has %d endpoints, want 1", pm.Metadata.Name, len(pm.Spec.Endpoints))
+	}
+	ep := pm.Spec.Endpoints[0]
+	selector, err := metav1.LabelSelectorAsSelector(&pm.Spec.Selector)
+	if err != nil {
+		return nil, fmt.Errorf("PodMonitoring %s spec.selector: %w", pm.Metadata.Name, err)
+	}
+	// GMP's defaults for an endpoint that leaves them out.
+	path, interval := "/metrics", time.Minute
+	if ep.Path != "" {
+		path = ep.Path
+	}
+	if ep.Interval != "" {
+		d, err := model.ParseDuration(ep.Interval)
+		if err != nil {
+			return nil, fmt.Errorf("PodMonitoring %s interval %q: %w", pm.Metadata.Name, ep.Interval, err)
+		}
+		interval = time.Duration(d)
+	}
+	return &Collector{
+		client: client, job: pm.Metadata.Name, ns: pm.Metadata.Namespace, selector: selector,
+		path: path, interval: interval, endpoints: endpoints,
+	}, nil
+}
+
+// Interval is the PodMonitoring's scrape interval.
+func (c *Collector) Interval() time.Duration { return c.interval }
+
+// Run scrapes every interval until ctx ends.
+func (c *Collector) Run(ctx context.Context) {
+	tick := time.NewTicker(c.interval)
+	defer tick.Stop()
+	for {
+		c.scrapeAll(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func (c *Collector) scrapeAll(ctx context.Context) {
+	pods, err := c.client.CoreV1().Pods(c.ns).List(ctx, metav1.ListOptions{LabelSelector: c.selector.String()})
+	if err != nil {
+		return // keep the last samples; the next interval retries
+	}
+	endpoints := c.endpoints()
+	var all []metricsserver.Series
+	for _, pod := range pods.Items {
+		base, ok := endpoints[pod.Name]
+		if !ok {
+			continue // not serving: no target, so no series (GMP marks them stale)
+		}
+		target := map[string]string{"job": c.job, "namespace": c.ns, "pod": pod.Name, "instance": pod.Name}
+		if len(pod.Spec.Containers) > 0 {
+			target["container"] = pod.Spec.Containers[0].Name
+		}
+		series, err := scrape(ctx, base+c.path, target)
+		if err != nil {
+			continue
+		}
+		all = append(all, series...)
+	}
+	c.mu.Lock()
+	c.latest = all
+	c.mu.Unlock()
+}
+
+var httpClient = &http.Client{Timeout: 5 * time.Second}
+
+// scrape reads one target's gauges and adds the target labels to each.
+func scrape(ctx context.Context, url string, target map[string]string) ([]metricsserver.Series, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("scrape %s: %s", url, resp.Status)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("scrape %s: %w", url, err)
+	}
+	var out []metricsserver.Series
+	for name, fam := range families {
+		if fam.GetType() != dto.MetricType_GAUGE {
+			continue
+		}
+		for _, m := range fam.GetMetric() {
+			l := map[string]string{"__name__": name}
+			for _, lp := range m.GetLabel() {
+				l[lp.GetName()] = lp.GetValue()
+			}
+			for k, v := range target {
+				l[k] = v // target labels win, as with honor_labels: false
+			}
+			out = append(out, metricsserver.Series{Labels: l, Value: m.GetGauge().GetValue()})
+		}
+	}
+	return out, nil
+}
+
+// Gauge returns a Source of the latest samples of one gauge.
+func (c *Collector) Gauge(name string) metricsserver.Source {
+	return metricsserver.SourceFunc(func(context.Context) ([]metricsserver.Series, error) {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		var out []metricsserver.Series
+		for _, s := range c.latest {
+			if s.Labels["__name__"] == name {
+				out = append(out, s)
+			}
+		}
+		return out, nil
+	})
+}
+
+// PerPod returns the latest value of a gauge for each scraped pod, summed
+// over its series, and the pod names in order.
+func (c *Collector) PerPod(name string) (map[string]float64, []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	values := map[string]float64{}
+	for _, s := range c.latest {
+		if s.Labels["__name__"] == name {
+			values[s.Labels["pod"]] += s.Value
+		}
+	}
+	pods := make([]string, 0, len(values))
+	for pod := range values {
+		pods = append(pods, pod)
+	}
+	sort.Strings(pods)
+	return values, pods
+}

@@ -1,0 +1,181 @@
+package metricsserver
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/metrics/pkg/apis/custom_metrics"
+	"k8s.io/metrics/pkg/apis/external_metrics"
+	"sigs.k8s.io/custom-metrics-apiserver/pkg/provider"
+)
+
+// Series is one time series as Cloud Monitoring stores it after Google
+// Cloud Managed Service for Prometheus ingests it: the Prometheus labels,
+// including the target labels namespace and pod, and the latest value.
+type Series struct {
+	Labels map[string]string
+	Value  float64
+}
+
+// Source returns the current series of one Prometheus metric.
+type Source interface {
+	Series(ctx context.Context) ([]Series, error)
+}
+
+// SourceFunc adapts a function to Source.
+type SourceFunc func(ctx context.Context) ([]Series, error)
+
+// Series calls f.
+func (f SourceFunc) Series(ctx context.Context) ([]Series, error) { return f(ctx) }
+
+// managedPrefix and the kind suffix are how the Stackdriver adapter spells a
+// Prometheus metric ingested by Managed Service for Prometheus:
+// prometheus.googleapis.com|<prometheus name>|<kind>.
+const managedPrefix = "prometheus.googleapis.com"
+
+// gaugeKind is the only kind the sources hold; vLLM and DCGM export gauges,
+// and Cloud Monitoring stores a gauge under ".../gauge" only.
+const gaugeKind = "gauge"
+
+// ParseMetricName splits an adapter metric name into the Prometheus metric
+// name and its kind, or reports that the name is not one the adapter serves
+// for Managed Service for Prometheus.
+func ParseMetricName(name string) (prometheusName, kind string, err error) {
+	parts := strings.Split(name, "|")
+	if len(parts) != 3 || parts[0] != managedPrefix || parts[1] == "" || parts[2] == "" {
+		return "", "", fmt.Errorf("metric %q is not of the form %s|<prometheus metric>|<kind>", name, managedPrefix)
+	}
+	return parts[1], parts[2], nil
+}
+
+var podsResource = schema.GroupResource{Resource: "pods"}
+
+// podMetrics serves per-pod values the way the Custom Metrics Stackdriver
+// Adapter does: a pod's value is the sum of every series whose namespace and
+// pod labels name it, and pods without series are left out.
+type podMetrics struct {
+	client  kubernetes.Interface
+	sources *Registry
+}
+
+var (
+	_ provider.CustomMetricsProvider   = (*podMetrics)(nil)
+	_ provider.ExternalMetricsProvider = (*podMetrics)(nil)
+)
+
+func (p *podMetrics) source(info provider.CustomMetricInfo) (Source, error) {
+	if info.GroupResource != podsResource {
+		return nil, provider.NewMetricNotFoundError(info.GroupResource, info.Metric)
+	}
+	name, kind, err := ParseMetricName(info.Metric)
+	if err != nil || kind != gaugeKind {
+		return nil, provider.NewMetricNotFoundError(info.GroupResource, info.Metric)
+	}
+	src, ok := p.sources.get(name)
+	if !ok {
+		return nil, provider.NewMetricNotFoundError(info.GroupResource, info.Metric)
+	}
+	return src, nil
+}
+
+// perPod sums the matching series of each pod in namespace.
+func (p *podMetrics) perPod(ctx context.Context, src Source, namespace string, metricSelector labels.Selector) (map[string]float64, error) {
+	series, err := src.Series(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sums := map[string]float64{}
+	for _, s := range series {
+		if s.Labels["namespace"] != namespace || s.Labels["pod"] == "" || math.IsNaN(s.Value) {
+			continue
+		}
+		if !metricSelector.Matches(labels.Set(s.Labels)) {
+			continue
+		}
+		sums[s.Labels["pod"]] += s.Value
+	}
+	return sums, nil
+}
+
+func (p *podMetrics) GetMetricByName(ctx context.Context, name types.NamespacedName, info provider.CustomMetricInfo, metricSelector labels.Selector) (*custom_metrics.MetricValue, error) {
+	src, err := p.source(info)
+	if err != nil {
+		return nil, err
+	}
+	sums, err := p.perPod(ctx, src, name.Namespace, metricSelector)
+	if err != nil {
+		return nil, err
+	}
+	v, ok := sums[name.Name]
+	if !ok {
+		return nil, provider.NewMetricNotFoundForError(info.GroupResource, info.Metric, name.Name)
+	}
+	mv := metricValue(info.Metric, name.Namespace, name.Name, v)
+	return &mv, nil
+}
+
+func (p *podMetrics) GetMetricBySelector(ctx context.Context, namespace string, selector labels.Selector, info provider.CustomMetricInfo, metricSelector labels.Selector) (*custom_metrics.MetricValueList, error) {
+	src, err := p.source(info)
+	if err != nil {
+		return nil, err
+	}
+	pods, err := p.client.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: selector.String()})
+	if err != nil {
+		return nil, err
+	}
+	sums, err := p.perPod(ctx, src, namespace, metricSelector)
+	if err != nil {
+		return nil, err
+	}
+	list := &custom_metrics.MetricValueList{}
+	for _, pod := range pods.Items {
+		if v, ok := sums[pod.Name]; ok {
+			list.Items = append(list.Items, metricValue(info.Metric, namespace, pod.Name, v))
+		}
+	}
+	return list, nil
+}
+
+func (p *podMetrics) ListAllMetrics() []provider.CustomMetricInfo {
+	var infos []provider.CustomMetricInfo
+	for _, name := range p.sources.names() {
+		infos = append(infos, provider.CustomMetricInfo{
+			GroupResource: podsResource,
+			Namespaced:    true,
+			Metric:        managedPrefix + "|" + name + "|" + gaugeKind,
+		})
+	}
+	return infos
+}
+
+// External metrics are not used by vllm-hpa; they are served (empty) only so
+// the generated v1beta1.external.metrics.k8s.io APIService becomes Available.
+func (p *podMetrics) GetExternalMetric(context.Context, string, labels.Selector, provider.ExternalMetricInfo) (*external_metrics.ExternalMetricValueList, error) {
+	return &external_metrics.ExternalMetricValueList{}, nil
+}
+
+func (p *podMetrics) ListAllExternalMetrics() []provider.ExternalMetricInfo { return nil }
+
+func metricValue(metric, namespace, pod string, v float64) custom_metrics.MetricValue {
+	return custom_metrics.MetricValue{
+		DescribedObject: custom_metrics.ObjectReference{
+			APIVersion: corev1.SchemeGroupVersion.String(),
+			Kind:       "Pod",
+			Namespace:  namespace,
+			Name:       pod,
+		},
+		Metric:    custom_metrics.MetricIdentifier{Name: metric},
+		Timestamp: metav1.NewTime(time.Now()),
+		Value:     *resource.NewMilliQuantity(int64(math.Round(v*1000)), resource.DecimalSI),
+	}
+}
