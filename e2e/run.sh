@@ -14,7 +14,7 @@ log() { printf '[run.sh %s] %s\n' "$(date +%T)" "$*" >&2; }
 key=$(cat "$e2e/go.sum" <(go env GOVERSION) | sha256sum | cut -c1-16)
 bin="$cache/bin-$key"
 if [ ! -x "$bin/kwok" ]; then
-	log "building control-plane binaries into $bin (about 6-10 minutes on 2 cores)"
+	log "building control-plane binaries into $bin (6 to 20 minutes on 2 cores)"
 	k8s=$(cd "$e2e" && go list -m -f '{{.Version}}' k8s.io/kubernetes) # v1.37.2
 	minor=$(echo "$k8s" | cut -d. -f2)
 	# Stamp the version: unstamped builds report v0.0.0-master, which kubectl refuses.
