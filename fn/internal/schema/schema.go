@@ -2,193 +2,217 @@
 // CRD, which controller-gen writes from the kubebuilder markers on the API types:
 // each constraint the schema states (required fields, enums, bounds) is stated
 // there once, and the function's Go checks keep only what a schema cannot say.
+//
+// The schema is compiled into Go (zz_generated.schema.go, written by apigen
+// from the CRD, as Kubernetes' openapi-gen does for its own types), so a run
+// pays nothing to read it. apigen refuses a CRD that uses a keyword Schema does
+// not hold: no constraint of the CRD can go unchecked.
 package schema
 
 import (
 	"fmt"
+	"maps"
+	"math"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-
-	"k8s.io/kube-openapi/pkg/validation/errors"
-	"k8s.io/kube-openapi/pkg/validation/spec"
-	"k8s.io/kube-openapi/pkg/validation/strfmt"
-	"k8s.io/kube-openapi/pkg/validation/validate"
-	"sigs.k8s.io/yaml"
+	"unicode/utf8"
 
 	"github.com/vllm-hpa/vllm-hpa/fn/api/v1alpha1"
 )
 
+// Schema is one node of an OpenAPI v3 schema: the keywords a structural CRD
+// schema may use for validation, as far as the VLLMHPAConfig CRD uses them.
+type Schema struct {
+	// Type is object, array, string, integer, number or boolean; empty admits
+	// any value (with PreserveUnknownFields).
+	Type string
+	// Summary is the first sentence of the field's description: what it is for.
+	Summary              string
+	Properties           map[string]*Schema
+	Required             []string
+	AdditionalProperties *Schema
+	Items                *Schema
+	Enum                 []any
+	Minimum, Maximum     *float64
+	// ExclusiveMinimum and ExclusiveMaximum make the bounds strict.
+	ExclusiveMinimum, ExclusiveMaximum bool
+	MinLength, MaxLength               *int64
+	Pattern                            string
+	// IntOrString is x-kubernetes-int-or-string. It admits any number, not only
+	// an integer: the strict decoder, which runs first, holds each such field to
+	// its Go type, and a quantity such as behavior's tolerance may be 0.05.
+	IntOrString bool
+	// PreserveUnknownFields is x-kubernetes-preserve-unknown-fields.
+	PreserveUnknownFields bool
+}
+
 // Validate checks obj, a config decoded from JSON (maps, slices, strings, float64
-// or int64 numbers, bools), against the config's schema. It returns one error
-// per violated constraint, each naming the field path, the value and the fix.
+// numbers, bools), against the config's schema. It returns one error per
+// violated constraint, each naming the field path, the value and the fix, in
+// field order.
 func Validate(obj map[string]any) []v1alpha1.FieldError {
-	root, err := load()
-	if err != nil {
-		return []v1alpha1.FieldError{{Message: "internal error: the embedded VLLMHPAConfig schema cannot be read: " + err.Error()}}
-	}
-	res := validate.NewSchemaValidator(root, nil, "", strfmt.Default).Validate(dropNulls(obj))
-	var out []v1alpha1.FieldError
-	for _, e := range res.Errors {
-		out = append(out, fieldError(root, e))
-	}
-	slices.SortStableFunc(out, func(a, b v1alpha1.FieldError) int { return strings.Compare(a.Field, b.Field) })
-	return out
+	return configSchema.Validate(obj)
 }
 
-// load parses the embedded CRD once per process, when a config first needs it.
-var load = sync.OnceValues(parse)
-
-// parse reads the config's schema out of the embedded CRD.
-func parse() (*spec.Schema, error) {
-	var crd struct {
-		Spec struct {
-			Versions []struct {
-				Name   string `json:"name"`
-				Schema struct {
-					OpenAPIV3Schema *spec.Schema `json:"openAPIV3Schema"`
-				} `json:"schema"`
-			} `json:"versions"`
-		} `json:"spec"`
-	}
-	if err := yaml.Unmarshal(v1alpha1.CRD, &crd); err != nil {
-		return nil, err
-	}
-	for _, v := range crd.Spec.Versions {
-		if v.Name == v1alpha1.Version && v.Schema.OpenAPIV3Schema != nil {
-			untypeIntOrString(v.Schema.OpenAPIV3Schema)
-			return v.Schema.OpenAPIV3Schema, nil
-		}
-	}
-	return nil, fmt.Errorf("the CRD has no schema for version %s", v1alpha1.Version)
+// Validate checks v against s; see the package function Validate.
+func (s *Schema) Validate(v map[string]any) []v1alpha1.FieldError {
+	var errs []v1alpha1.FieldError
+	s.validate("", v, &errs)
+	slices.SortStableFunc(errs, func(a, b v1alpha1.FieldError) int { return strings.Compare(a.Field, b.Field) })
+	return errs
 }
 
-// untypeIntOrString drops the integer-or-string type of x-kubernetes-int-or-string
-// nodes: the strict decoder, which runs first, already holds each field to its Go
-// type, and a quantity such as behavior's tolerance may be a number like 0.05.
-func untypeIntOrString(s *spec.Schema) {
-	if isIntOrString, _ := s.Extensions.GetBool("x-kubernetes-int-or-string"); isIntOrString {
-		s.AnyOf = nil
+// validate appends to errs what is wrong with the value v at path. A null map
+// entry is a field left out, as the API server treats `strategy:` written with
+// no value, not a wrongly typed one.
+func (s *Schema) validate(path string, v any, errs *[]v1alpha1.FieldError) {
+	fail := func(format string, args ...any) {
+		*errs = append(*errs, v1alpha1.FieldError{Field: path, Value: v,
+			Message: fmt.Sprintf("%s (%s) ", path, show(v)) + fmt.Sprintf(format, args...)})
 	}
-	for k, p := range s.Properties {
-		untypeIntOrString(&p)
-		s.Properties[k] = p
-	}
-	if s.Items != nil && s.Items.Schema != nil {
-		untypeIntOrString(s.Items.Schema)
-	}
-	if s.AdditionalProperties != nil && s.AdditionalProperties.Schema != nil {
-		untypeIntOrString(s.AdditionalProperties.Schema)
-	}
-}
-
-// dropNulls returns v without null map entries: `strategy:` written with no value
-// means the field is missing, as the API server treats it, not a wrongly typed one.
-func dropNulls(v any) any {
-	switch v := v.(type) {
-	case map[string]any:
-		out := make(map[string]any, len(v))
-		for k, e := range v {
-			if e != nil {
-				out[k] = dropNulls(e)
-			}
-		}
-		return out
-	case []any:
-		out := make([]any, len(v))
-		for i, e := range v {
-			out[i] = dropNulls(e)
-		}
-		return out
-	default:
-		return v
-	}
-}
-
-// fieldError turns one validator error into a field error in the function's
-// words: "<field> (<value>) <what is wrong>; <fix>".
-func fieldError(root *spec.Schema, err error) v1alpha1.FieldError {
-	e, ok := err.(*errors.Validation)
-	if !ok {
-		return v1alpha1.FieldError{Message: err.Error()}
-	}
-	field := strings.TrimPrefix(e.Name, ".") // a required field of the root is ".spec"
-	node := lookup(root, field)
-	subject := fmt.Sprintf("%s (%s)", field, show(e.Value))
-	// why: the field's description, which says what the field is for.
 	why := ""
-	if s := summary(node); s != "" {
-		why = " (" + s + ")"
+	if s.Summary != "" {
+		why = " (" + s.Summary + ")"
 	}
-	var msg string
-	switch code := e.Code(); {
-	case code == errors.RequiredFailCode:
-		return v1alpha1.FieldError{Field: field, Message: fmt.Sprintf("%s is required; add it%s", field, why)}
-	case code == errors.EnumFailCode:
+	if want := s.wrongType(v); want != "" {
+		fail("has the wrong type: got %s, want %s", kind(v), want)
+		return
+	}
+	if len(s.Enum) > 0 && !slices.Contains(s.Enum, v) {
 		var allowed []string
-		for _, v := range e.Values {
-			allowed = append(allowed, fmt.Sprint(v))
+		for _, e := range s.Enum {
+			allowed = append(allowed, fmt.Sprint(e))
 		}
-		msg = fmt.Sprintf("%s is not allowed; use one of: %s", subject, strings.Join(allowed, ", "))
-	case code == errors.MinFailCode && node != nil && node.Minimum != nil:
-		msg = fmt.Sprintf("%s must be at least %s%s", subject, show(*node.Minimum), why)
-		if node.ExclusiveMinimum {
-			msg = fmt.Sprintf("%s must be above %s%s", subject, show(*node.Minimum), why)
-		}
-	case code == errors.MaxFailCode && node != nil && node.Maximum != nil:
-		msg = fmt.Sprintf("%s must be at most %s%s", subject, show(*node.Maximum), why)
-		if node.ExclusiveMaximum {
-			msg = fmt.Sprintf("%s must be below %s%s", subject, show(*node.Maximum), why)
-		}
-	case code == errors.TooShortFailCode:
-		msg = fmt.Sprintf("%s must not be empty; set it%s", subject, why)
-	case code == errors.PatternFailCode && node != nil:
-		msg = fmt.Sprintf("%s does not match %s", subject, node.Pattern)
-	default:
-		msg = strings.Replace(e.Error(), " in body", "", 1)
+		fail("is not allowed; use one of: %s", strings.Join(allowed, ", "))
 	}
-	return v1alpha1.FieldError{Field: field, Value: e.Value, Message: msg}
-}
-
-// lookup returns the schema of the field at path, such as
-// spec.behavior.scaleUp.policies[0].type; nil if there is none.
-func lookup(s *spec.Schema, path string) *spec.Schema {
-	for _, part := range strings.Split(path, ".") {
-		name, _, _ := strings.Cut(part, "[")
-		switch p, ok := s.Properties[name]; {
-		case ok:
-			s = &p
-		case s.AdditionalProperties != nil && s.AdditionalProperties.Schema != nil:
-			s = s.AdditionalProperties.Schema
-		default:
-			return nil
+	switch v := v.(type) {
+	case float64:
+		switch {
+		case s.Minimum != nil && s.ExclusiveMinimum && v <= *s.Minimum:
+			fail("must be above %s%s", show(*s.Minimum), why)
+		case s.Minimum != nil && v < *s.Minimum:
+			fail("must be at least %s%s", show(*s.Minimum), why)
+		case s.Maximum != nil && s.ExclusiveMaximum && v >= *s.Maximum:
+			fail("must be below %s%s", show(*s.Maximum), why)
+		case s.Maximum != nil && v > *s.Maximum:
+			fail("must be at most %s%s", show(*s.Maximum), why)
 		}
-		for range strings.Count(part, "[") {
-			if s.Items == nil || s.Items.Schema == nil {
-				return nil
+	case string:
+		n := int64(utf8.RuneCountInString(v))
+		switch {
+		case s.MinLength != nil && n < *s.MinLength && *s.MinLength == 1:
+			fail("must not be empty; set it%s", why)
+		case s.MinLength != nil && n < *s.MinLength:
+			fail("must be at least %d characters long%s", *s.MinLength, why)
+		case s.MaxLength != nil && n > *s.MaxLength:
+			fail("must be at most %d characters long%s", *s.MaxLength, why)
+		}
+		if s.Pattern != "" {
+			// The CRD's patterns are proven to compile by apigen and by the API
+			// server's CRD validation in this package's tests.
+			if re, err := regexp.Compile(s.Pattern); err == nil && !re.MatchString(v) {
+				fail("does not match %s", s.Pattern)
 			}
-			s = s.Items.Schema
+		}
+	case map[string]any:
+		for _, name := range s.Required {
+			if v[name] == nil {
+				field := join(path, name)
+				p := s.Properties[name]
+				msg := field + " is required; add it"
+				if p != nil && p.Summary != "" {
+					msg += " (" + p.Summary + ")"
+				}
+				*errs = append(*errs, v1alpha1.FieldError{Field: field, Message: msg})
+			}
+		}
+		for _, name := range slices.Sorted(maps.Keys(v)) {
+			p := s.Properties[name]
+			if p == nil {
+				p = s.AdditionalProperties
+			}
+			if p != nil && v[name] != nil {
+				p.validate(join(path, name), v[name], errs)
+			}
+		}
+	case []any:
+		if s.Items != nil {
+			for i, e := range v {
+				s.Items.validate(path+"["+strconv.Itoa(i)+"]", e, errs)
+			}
 		}
 	}
-	return s
 }
 
-// sentenceEnd ends a sentence: a period before a capital ("e.g. 4" goes on).
-var sentenceEnd = regexp.MustCompile(`\.\s+[A-Z]`)
-
-// summary is the first sentence of a field's description, which says what to
-// write there.
-func summary(s *spec.Schema) string {
-	if s == nil {
+// wrongType says what v should have been when it is not of the schema's type,
+// and returns "" when it is.
+func (s *Schema) wrongType(v any) string {
+	switch _, isString := v.(string); {
+	case s.IntOrString:
+		if _, isNumber := v.(float64); isNumber || isString {
+			return ""
+		}
+		return "a number or a string"
+	case s.Type == "" && s.PreserveUnknownFields:
 		return ""
 	}
-	d := strings.Join(strings.Fields(s.Description), " ")
-	if loc := sentenceEnd.FindStringIndex(d); loc != nil {
-		d = d[:loc[0]]
+	ok := false
+	switch v := v.(type) {
+	case map[string]any:
+		ok = s.Type == "object"
+	case []any:
+		ok = s.Type == "array"
+	case string:
+		ok = s.Type == "string"
+	case bool:
+		ok = s.Type == "boolean"
+	case float64:
+		ok = s.Type == "number" || s.Type == "integer" && math.Trunc(v) == v
 	}
-	return strings.TrimSuffix(d, ".")
+	if ok {
+		return ""
+	}
+	return map[string]string{
+		"object":  "a mapping",
+		"array":   "a list",
+		"string":  "a string",
+		"boolean": "true or false",
+		"number":  "a number",
+		"integer": "a whole number",
+	}[s.Type]
+}
+
+// kind names the JSON type of v in words.
+func kind(v any) string {
+	switch v := v.(type) {
+	case map[string]any:
+		return "a mapping"
+	case []any:
+		return "a list"
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	case float64:
+		if math.Trunc(v) == v {
+			return "a whole number"
+		}
+		return "a number"
+	case nil:
+		return "null"
+	default:
+		return fmt.Sprintf("a %T", v)
+	}
+}
+
+// join appends a field name to a path.
+func join(path, name string) string {
+	if path == "" {
+		return name
+	}
+	return path + "." + name
 }
 
 // show writes a value the way the user wrote it: strings quoted, numbers bare.
@@ -198,6 +222,8 @@ func show(v any) string {
 		return strconv.Quote(v)
 	case float64:
 		return strconv.FormatFloat(v, 'f', -1, 64)
+	case nil:
+		return "null"
 	default:
 		return fmt.Sprint(v)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"go.yaml.in/yaml/v3"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"sigs.k8s.io/kustomize/kyaml/fn/framework"
 	"sigs.k8s.io/kustomize/kyaml/resid"
 	k8syaml "sigs.k8s.io/yaml"
@@ -197,6 +198,33 @@ spec:
 		t.Run(tc.name, func(t *testing.T) {
 			if err := validate([]byte(tc.yaml)); (err == nil) != tc.valid {
 				t.Errorf("valid = %v, want %v: %v", err == nil, tc.valid, err)
+			}
+		})
+	}
+}
+
+// TestSchemaGoRefusesUncheckedKeywords: a keyword the function's validator does
+// not check stops make generate instead of going unchecked.
+func TestSchemaGoRefusesUncheckedKeywords(t *testing.T) {
+	two := int64(2)
+	for _, tc := range []struct {
+		name   string
+		schema apiextensionsv1.JSONSchemaProps
+		want   string
+	}{
+		{"maxItems", apiextensionsv1.JSONSchemaProps{Type: "array", MaxItems: &two, Items: &apiextensionsv1.JSONSchemaPropsOrArray{Schema: &apiextensionsv1.JSONSchemaProps{Type: "string"}}}, `"maxItems":2`},
+		{"oneOf", apiextensionsv1.JSONSchemaProps{OneOf: []apiextensionsv1.JSONSchemaProps{{Type: "string"}}}, `"oneOf"`},
+		{"CEL rule", apiextensionsv1.JSONSchemaProps{Type: "object", XValidations: apiextensionsv1.ValidationRules{{Rule: "self.a < self.b"}}}, `x-kubernetes-validations`},
+		{"string format", apiextensionsv1.JSONSchemaProps{Type: "string", Format: "date-time"}, `format "date-time"`},
+		{"closed object", apiextensionsv1.JSONSchemaProps{Type: "object", AdditionalProperties: &apiextensionsv1.JSONSchemaPropsOrBool{Allows: false}}, "additionalProperties is a boolean"},
+		{"Go-incompatible pattern", apiextensionsv1.JSONSchemaProps{Type: "string", Pattern: `(?<=a)b`}, "does not compile in Go"},
+		{"map list", apiextensionsv1.JSONSchemaProps{Type: "array", XListType: new("map"), Items: &apiextensionsv1.JSONSchemaPropsOrArray{Schema: &apiextensionsv1.JSONSchemaProps{Type: "object"}}}, `"x-kubernetes-list-type":"map"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := apiextensionsv1.JSONSchemaProps{Type: "object", Properties: map[string]apiextensionsv1.JSONSchemaProps{"spec": {Type: "object", Properties: map[string]apiextensionsv1.JSONSchemaProps{"field": tc.schema}}}}
+			_, err := schemaGo(&root)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "spec.field: ") {
+				t.Errorf("got %v, want an error about spec.field naming %s", err, tc.want)
 			}
 		})
 	}

@@ -1,7 +1,8 @@
 // Command apigen writes the files derived from the VLLMHPAConfig CRD, which
 // controller-gen writes from the types and markers in fn/api/v1alpha1: the JSON
-// Schema for editors, the KRMFunctionDefinition and the README's field
-// reference. Run it from the repository root after controller-gen (make generate):
+// Schema for editors, the KRMFunctionDefinition, the README's field reference
+// and the Go form of the schema the function validates configs with. Run it
+// from the repository root after controller-gen (make generate):
 //
 //	go run ./internal/tools/apigen
 package main
@@ -28,6 +29,7 @@ const (
 	definitionFile  = "fn/krmfunctiondefinition.yaml"
 	readmeFile      = "README.md"
 	catalogMetaFile = "fn/metadata.yaml"
+	schemaGoFile    = "fn/internal/schema/zz_generated.schema.go"
 )
 
 func main() {
@@ -74,7 +76,11 @@ func generate(root string) (map[string][]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", readmeFile, err)
 	}
-	return map[string][]byte{jsonSchemaFile: js, definitionFile: def, readmeFile: readme}, nil
+	goSchema, err := schemaGo(schema)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", schemaGoFile, err)
+	}
+	return map[string][]byte{jsonSchemaFile: js, definitionFile: def, readmeFile: readme, schemaGoFile: goSchema}, nil
 }
 
 // loadCRD returns the openAPIV3Schema of the CRD's only version, typed and as
