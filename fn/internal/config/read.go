@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/kptdev/krm-functions-sdk/go/fn"
 	sigsjson "sigs.k8s.io/json"
@@ -125,9 +126,13 @@ func isConfig(obj *fn.KubeObject) bool {
 	return obj.GetKind() == v1alpha1.Kind
 }
 
+// The decoder's errors, read to say them in the function's words; compiled
+// only when a config has an error.
 var (
-	strictFieldError = regexp.MustCompile(`^(unknown|duplicate) field "(.+)"$`)
-	typeError        = regexp.MustCompile(`^json: cannot unmarshal (.+) into Go struct field [A-Za-z0-9_]+\.(\S+) of type (\S+)$`)
+	strictFieldError = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(unknown|duplicate) field "(.+)"$`) })
+	typeError        = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^json: cannot unmarshal (.+) into Go struct field [A-Za-z0-9_]+\.(\S+) of type (\S+)$`)
+	})
 )
 
 // decode reads one config strictly: an unknown or misspelled field is an error,
@@ -168,7 +173,7 @@ func decode(obj *fn.KubeObject, fromConfigMap bool) (*Source, []v1alpha1.FieldEr
 		errs = append(errs, typeFieldError(rn, err))
 	}
 	for _, e := range strict {
-		m := strictFieldError.FindStringSubmatch(e.Error())
+		m := strictFieldError().FindStringSubmatch(e.Error())
 		if m == nil {
 			errs = append(errs, v1alpha1.FieldError{Message: e.Error()})
 			continue
@@ -198,7 +203,7 @@ func decode(obj *fn.KubeObject, fromConfigMap bool) (*Source, []v1alpha1.FieldEr
 
 // typeFieldError turns a JSON type error into a field error with the value the user wrote.
 func typeFieldError(rn *yaml.RNode, err error) v1alpha1.FieldError {
-	m := typeError.FindStringSubmatch(err.Error())
+	m := typeError().FindStringSubmatch(err.Error())
 	if m == nil {
 		return v1alpha1.FieldError{Message: "the config cannot be decoded: " + err.Error()}
 	}

@@ -4,15 +4,18 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
-	"runtime/metrics"
 
 	"github.com/kptdev/krm-functions-sdk/go/fn"
 
 	"github.com/vllm-hpa/vllm-hpa/fn/internal/krm"
 )
 
-// smallInput is the input size below which a run skips garbage collection.
-const smallInput = 64 << 10
+// smallInput is the input size below which a run skips garbage collection,
+// and smallInputMemoryLimit the heap at which the collector runs all the same.
+const (
+	smallInput            = 64 << 10
+	smallInputMemoryLimit = 64 << 20
+)
 
 // Main reads a ResourceList from stdin, runs the function and writes the
 // ResourceList to stdout. Errors and warnings are also written to stderr, because
@@ -43,10 +46,9 @@ func run(stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(in) < smallInput {
 		// A small input, such as a kustomize generator's lone config, leaves a
 		// few MiB of garbage that exiting frees anyway; collecting it would cost
-		// a tenth of the run. A memory limit 64 MiB above what is in use keeps
-		// the collector as a backstop.
+		// a tenth of the run. A memory limit keeps the collector as a backstop.
 		defer debug.SetGCPercent(debug.SetGCPercent(-1))
-		defer debug.SetMemoryLimit(debug.SetMemoryLimit(int64(memoryInUse()) + 64<<20))
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(smallInputMemoryLimit))
 	}
 	aliased, err := checkInput(in)
 	if err != nil {
@@ -82,11 +84,4 @@ func run(stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
-}
-
-// memoryInUse is the memory the Go runtime holds, as its memory limit counts it.
-func memoryInUse() uint64 {
-	m := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
-	metrics.Read(m)
-	return m[0].Value.Uint64() - m[1].Value.Uint64()
 }
