@@ -1,7 +1,9 @@
 // Command compare times the vllm-hpa function against a KRM function that does
-// nothing, built on the same SDK, as whole processes on the same inputs, and
-// kustomize's exec generator against the same kustomization with the generated
-// objects inlined. Run it from the repository root: make bench.
+// nothing, built on the same SDK, as whole processes on the same inputs; in
+// generator mode also against that no-op linked with the Kubernetes API
+// packages the function uses; and kustomize's exec generator against the same
+// kustomization with the generated objects inlined. Run it from the repository
+// root: make bench.
 package main
 
 import (
@@ -72,6 +74,13 @@ func compare(fnPath, basePath string, rounds int, sizeList string, withKustomize
 		// The same flags as make build, so the binaries differ only in what they do.
 		return err
 	}
+	typed := ""
+	if basePath == "" {
+		typed = filepath.Join(work, "noop-typed")
+		if err := goBuild(typed, "./bench/noop-typed", "-trimpath", "-ldflags=-s -w"); err != nil {
+			return err
+		}
+	}
 
 	fmt.Fprintf(w, "%d CPUs, %s; %d measured rounds per row after one warm-up, alternating order; load average %s\n\n",
 		runtime.NumCPU(), runtime.Version(), rounds, loadAverage())
@@ -88,23 +97,38 @@ func compare(fnPath, basePath string, rounds int, sizeList string, withKustomize
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, strings.ReplaceAll("items\tmode\twall BASE\twall ours\tratio\tcpu BASE\tcpu ours\tratio\tpeak RSS BASE\tpeak RSS ours\tratio\t", "BASE", label))
 	var generatorWall, noopWall float64
+	var floor []string
 	for _, r := range rows {
 		in := filepath.Join(work, fmt.Sprintf("in-%s-%d.yaml", r.mode, r.size))
 		if err := os.WriteFile(in, r.pkg.ResourceList(), 0o644); err != nil {
 			return err
 		}
-		b, o, err := measure(
-			command{argv: []string{base}, stdin: in, check: contains("kind: ResourceList")},
-			command{argv: []string{ours}, stdin: in, check: contains("kind: HorizontalPodAutoscaler")},
-			rounds)
+		cmds := []command{
+			{argv: []string{base}, stdin: in, check: contains("kind: ResourceList")},
+			{argv: []string{ours}, stdin: in, check: contains("kind: HorizontalPodAutoscaler")},
+		}
+		if r.mode == "generator" && typed != "" {
+			cmds = append(cmds, command{argv: []string{typed}, stdin: in, check: contains("kind: ResourceList")})
+		}
+		s, err := measureAll(cmds, rounds)
 		if err != nil {
 			return err
 		}
+		b, o := s[0], s[1]
 		if r.mode == "generator" {
 			generatorWall, noopWall = summarize(walls(o)).median, summarize(walls(b)).median
+			if len(s) > 2 {
+				floor = floorLines(b, s[2], o)
+			}
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\n", r.size, r.mode, columns(b, o))
 		tw.Flush()
+	}
+	if len(floor) > 0 {
+		fmt.Fprintln(w, "\nStart-up floor of the generator row: bench/noop-typed, the no-op linked with the Kubernetes API packages vllm-hpa-fn builds its objects from")
+		for _, l := range floor {
+			fmt.Fprintln(w, "  "+l)
+		}
 	}
 	if !withKustomize {
 		return nil
@@ -128,6 +152,22 @@ func columns(base, ours []sample) string {
 			fmt.Sprintf("%.2fx", o.median/b.median))
 	}
 	return strings.Join(cols, "\t") + "\t"
+}
+
+// floorLines compares the typed no-op with the no-op, and vllm-hpa-fn with the
+// typed no-op: what linking the API packages costs, and what is left.
+func floorLines(noop, typed, ours []sample) []string {
+	var lines []string
+	for _, m := range []struct {
+		name   string
+		values func([]sample) []float64
+		format func(float64) string
+	}{{"cpu", cpus, seconds}, {"peak RSS", rss, mebibytes}} {
+		n, t, o := summarize(m.values(noop)).median, summarize(m.values(typed)).median, summarize(m.values(ours)).median
+		lines = append(lines, fmt.Sprintf("%-8s  noop-typed %s, %.2fx the no-op; vllm-hpa-fn %s, %.2fx noop-typed",
+			m.name, m.format(t), t/n, m.format(o), o/t))
+	}
+	return lines
 }
 
 func seconds(s float64) string {

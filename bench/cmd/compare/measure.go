@@ -93,17 +93,6 @@ func run(c command, stdout *bytes.Buffer) (sample, error) {
 	return sample{wall: time.Duration(wall), cpu: time.Duration(cpu), peakRSS: maxRSS * 1024}, nil
 }
 
-// measure runs base and ours once each as a discarded warm-up (checking their
-// output), then rounds times in pairs whose order alternates, so that drift in
-// the machine's load falls on both alike.
-func measure(base, ours command, rounds int) (b, o []sample, err error) {
-	s, err := measureAll([]command{base, ours}, rounds)
-	if err != nil {
-		return nil, nil, err
-	}
-	return s[0], s[1], nil
-}
-
 // measureAll runs each command once as a discarded warm-up (checking its
 // output), then rounds times, each round starting one command later than the
 // one before, so that every command runs in every position equally often.

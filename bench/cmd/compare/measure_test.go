@@ -1,6 +1,11 @@
 package main
 
-import "testing"
+import (
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+)
 
 func TestSummarize(t *testing.T) {
 	for _, tc := range []struct {
@@ -27,5 +32,29 @@ func TestParseSizes(t *testing.T) {
 		if _, err := parseSizes(bad); err == nil {
 			t.Errorf("parseSizes(%q) accepted it", bad)
 		}
+	}
+}
+
+// TestTypedNoopLinksTheFunctionsAPIPackages keeps bench/noop-typed honest: it
+// links exactly the Kubernetes API packages vllm-hpa-fn links, so the floor it
+// measures moves when the function's imports do.
+func TestTypedNoopLinksTheFunctionsAPIPackages(t *testing.T) {
+	apiPackages := func(pkg string) []string {
+		out, err := exec.Command("go", "list", "-deps", pkg).Output()
+		if err != nil {
+			t.Fatalf("go list -deps %s: %v", pkg, err)
+		}
+		var api []string
+		for _, p := range strings.Fields(string(out)) {
+			if strings.HasPrefix(p, "k8s.io/api/") || strings.HasPrefix(p, "k8s.io/kube-aggregator/") {
+				api = append(api, p)
+			}
+		}
+		slices.Sort(api)
+		return api
+	}
+	fn, floor := apiPackages("../../../fn"), apiPackages("../../noop-typed")
+	if len(fn) == 0 || !slices.Equal(fn, floor) {
+		t.Errorf("vllm-hpa-fn links %q, bench/noop-typed %q; make noop-typed import what the function imports", fn, floor)
 	}
 }
