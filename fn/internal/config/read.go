@@ -156,7 +156,7 @@ func decode(obj *fn.KubeObject, fromConfigMap bool) (*Source, []v1alpha1.FieldEr
 			"apiVersion (%q) is not served by this function; use %s", obj.GetAPIVersion(), v1alpha1.APIVersion)}}
 	}
 	rn := obj.CopyToResourceNode()
-	j, err := rn.MarshalJSON()
+	j, err := toJSON(rn.YNode())
 	if err != nil {
 		return src, []v1alpha1.FieldError{{Message: "cannot read the config: " + err.Error()}}
 	}
@@ -199,6 +199,17 @@ func decode(obj *fn.KubeObject, fromConfigMap bool) (*Source, []v1alpha1.FieldEr
 		errs = schema.Validate(decoded)
 	}
 	return src, errs
+}
+
+// toJSON converts a config's mapping to JSON. It is rn.MarshalJSON without that
+// method's detour: kyaml writes the node out as YAML text and parses the text
+// again before converting, where decoding the node converts it the same way.
+func toJSON(n *yaml.Node) ([]byte, error) {
+	var m map[string]any
+	if err := n.Decode(&m); err != nil {
+		return nil, err
+	}
+	return json.Marshal(m)
 }
 
 // typeFieldError turns a JSON type error into a field error with the value the user wrote.
