@@ -361,6 +361,9 @@ func fieldsOf(t reflect.Type) []field {
 }
 
 func typeFields(t reflect.Type) []field {
+	if fields, ok := flatFields(t); ok {
+		return fields
+	}
 	type queued struct {
 		t     reflect.Type
 		index []int
@@ -394,31 +397,9 @@ func typeFields(t reflect.Type) []field {
 				if tag == "-" {
 					continue
 				}
-				name, opts, _ := strings.Cut(tag, ",")
-				if !isValidTag(name) {
-					name = ""
-				}
 				index := append(slices.Clip(q.index), i)
-				ft := sf.Type
-				if ft.Name() == "" && ft.Kind() == reflect.Pointer {
-					ft = ft.Elem()
-				}
-				if name != "" || !sf.Anonymous || ft.Kind() != reflect.Struct {
-					f := field{
-						name: name, index: index, tagged: name != "",
-						omitEmpty: hasOption(opts, "omitempty"), omitZero: hasOption(opts, "omitzero"),
-					}
-					if f.name == "" {
-						f.name = sf.Name
-					}
-					if hasOption(opts, "string") {
-						switch ft.Kind() {
-						case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-							reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
-							reflect.Float32, reflect.Float64, reflect.String:
-							f.quoted = true
-						}
-					}
+				f, ft := newField(sf, tag, index)
+				if f.tagged || !sf.Anonymous || ft.Kind() != reflect.Struct {
 					fields = append(fields, f)
 					if count[q.t] > 1 {
 						// Two copies at one depth annihilate each other.
@@ -464,6 +445,61 @@ func typeFields(t reflect.Type) []field {
 	}
 	slices.SortFunc(out, func(a, b field) int { return slices.Compare(a.index, b.index) })
 	return out
+}
+
+// flatFields is typeFields for the common case, a struct that embeds nothing
+// and whose JSON names are distinct: there are no dominance rules to apply, and
+// the fields come in declaration order. ok is false for any other struct.
+func flatFields(t reflect.Type) (fields []field, ok bool) {
+	fields = make([]field, 0, t.NumField())
+	for i := range t.NumField() {
+		sf := t.Field(i)
+		if sf.Anonymous {
+			return nil, false
+		}
+		tag := sf.Tag.Get("json")
+		if !sf.IsExported() || tag == "-" {
+			continue
+		}
+		f, _ := newField(sf, tag, []int{i})
+		for _, g := range fields {
+			if g.name == f.name {
+				return nil, false
+			}
+		}
+		fields = append(fields, f)
+	}
+	return fields, true
+}
+
+// newField reads the JSON tag of struct field sf, found at index. It also
+// returns the field's type with an unnamed pointer taken off, as encoding/json
+// looks through it for embedded structs.
+func newField(sf reflect.StructField, tag string, index []int) (field, reflect.Type) {
+	name, opts, _ := strings.Cut(tag, ",")
+	if !isValidTag(name) {
+		name = ""
+	}
+	ft := sf.Type
+	if ft.Name() == "" && ft.Kind() == reflect.Pointer {
+		ft = ft.Elem()
+	}
+	f := field{
+		name: name, index: index, tagged: name != "",
+		omitEmpty: hasOption(opts, "omitempty"), omitZero: hasOption(opts, "omitzero"),
+	}
+	if f.name == "" {
+		f.name = sf.Name
+	}
+	if hasOption(opts, "string") {
+		switch ft.Kind() {
+		case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+			reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+			reflect.Float32, reflect.Float64, reflect.String:
+			f.quoted = true
+		}
+	}
+	return f, ft
 }
 
 // isValidTag is encoding/json's test for a usable field name in a tag.

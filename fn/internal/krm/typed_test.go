@@ -28,6 +28,13 @@ type inner struct {
 	B int    `json:"b"`
 }
 
+// clash embeds nothing but names two fields alike: encoding/json drops both.
+type clash struct {
+	A string `json:"x"`
+	B string `json:"x"`
+	C string `json:"c"`
+}
+
 type Embedded struct {
 	E1       string `json:"e1"`
 	Shadowed string `json:"shadowed"`
@@ -103,6 +110,7 @@ type everything struct {
 	Port        intstr.IntOrString
 	PortName    intstr.IntOrString
 	Raw         runtime.RawExtension
+	Clash       clash
 	Status      inner `json:"status"`
 }
 
@@ -127,6 +135,7 @@ func everythingValue() everything {
 		Duration: metav1.Duration{Duration: 90 * time.Second},
 		Quantity: resource.MustParse("250m"), Port: intstr.FromInt32(8080), PortName: intstr.FromString("metrics"),
 		Raw:    runtime.RawExtension{Raw: []byte(`{"b": [1, {"c": null}], "a": "x"}`)},
+		Clash:  clash{A: "a", B: "b", C: "c"},
 		Status: inner{B: 1},
 	}
 }
