@@ -35,11 +35,12 @@ test-race:
 	$(GO) test -race -count=3 ./internal/loadgen/... ./internal/vllmsim/...
 
 ## fuzz: each fuzz target of the function for FUZZTIME (default 30s). Inputs that
-## fail are kept under fn/internal/processor/testdata/fuzz as regression cases.
+## fail are kept under the package's testdata/fuzz as regression cases.
 FUZZTIME ?= 30s
 fuzz:
 	$(GO) test ./fn/internal/processor -run '^$$' -fuzz '^FuzzMain$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s
 	$(GO) test ./fn/internal/processor -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s
+	$(GO) test ./fn/api/v1alpha1 -run '^$$' -fuzz '^FuzzParsePromDuration$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s
 
 ## e2e: the end-to-end suite on a real control plane built from Go modules and run
 ## on 127.0.0.1 (e2e/README.md): every rendered object accepted, the GPU recording

@@ -1,22 +1,19 @@
 package v1alpha1
 
 import (
-	"regexp"
-	"strconv"
-	"sync"
+	"strings"
 	"time"
 )
 
-// promDuration is Prometheus' duration syntax (prometheus/common/model
-// ParseDuration): units from years down to milliseconds, each at most once, in
-// that order, e.g. 15s, 1m30s, 2h. Compiled on first use.
-var promDuration = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^(?:([0-9]+)y)?(?:([0-9]+)w)?(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?(?:([0-9]+)ms)?$`)
-})
-
-// promDurationUnits are the units of promDuration's groups, in order.
-var promDurationUnits = []time.Duration{
-	365 * 24 * time.Hour, 7 * 24 * time.Hour, 24 * time.Hour, time.Hour, time.Minute, time.Second, time.Millisecond,
+// promDurationUnits are the units of Prometheus' duration syntax
+// (prometheus/common/model ParseDuration), from years down to milliseconds:
+// each may appear at most once, in this order, e.g. 15s, 1m30s, 2h.
+var promDurationUnits = []struct {
+	name string
+	unit time.Duration
+}{
+	{"y", 365 * 24 * time.Hour}, {"w", 7 * 24 * time.Hour}, {"d", 24 * time.Hour},
+	{"h", time.Hour}, {"m", time.Minute}, {"s", time.Second}, {"ms", time.Millisecond},
 }
 
 // parsePromDuration parses a Prometheus duration; ok is false when s is not one
@@ -25,22 +22,44 @@ func parsePromDuration(s string) (d time.Duration, ok bool) {
 	if s == "" || s == "0" {
 		return 0, s == "0"
 	}
-	m := promDuration().FindStringSubmatch(s)
-	if m == nil {
-		return 0, false
-	}
-	for i, unit := range promDurationUnits {
-		if m[i+1] == "" {
-			continue
-		}
-		n, err := strconv.ParseInt(m[i+1], 10, 64)
-		if err != nil || n > int64((1<<63-1)/unit) {
+	next := 0 // the first unit still allowed
+	for s != "" {
+		digits := len(s) - len(strings.TrimLeft(s, "0123456789"))
+		if digits == 0 {
 			return 0, false
 		}
-		d += time.Duration(n) * unit
-		if d < 0 {
+		var n time.Duration
+		for _, c := range s[:digits] {
+			if n > (1<<63-1)/10 {
+				return 0, false
+			}
+			n = n*10 + time.Duration(c-'0')
+			if n < 0 {
+				return 0, false
+			}
+		}
+		s = s[digits:]
+		i := next
+		for i < len(promDurationUnits) && !unitAt(s, promDurationUnits[i].name) {
+			i++
+		}
+		if i == len(promDurationUnits) {
 			return 0, false
 		}
+		u := promDurationUnits[i]
+		if n > (1<<63-1)/u.unit {
+			return 0, false
+		}
+		if d += n * u.unit; d < 0 {
+			return 0, false
+		}
+		s, next = s[len(u.name):], i+1
 	}
 	return d, true
+}
+
+// unitAt reports whether s starts with the unit name, and not with a longer
+// unit that begins with it (m, not ms).
+func unitAt(s, name string) bool {
+	return strings.HasPrefix(s, name) && !(name == "m" && strings.HasPrefix(s, "ms"))
 }

@@ -1,6 +1,8 @@
 package v1alpha1
 
 import (
+	"regexp"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -19,4 +21,49 @@ func TestParsePromDuration(t *testing.T) {
 			t.Errorf("%q parsed as %v, want an error", in, d)
 		}
 	}
+}
+
+// promDurationSyntax is Prometheus' duration syntax as a regular expression:
+// the oracle FuzzParsePromDuration holds the parser to.
+var promDurationSyntax = regexp.MustCompile(`^(?:([0-9]+)y)?(?:([0-9]+)w)?(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?(?:([0-9]+)ms)?$`)
+
+// regexpDuration parses s with promDurationSyntax.
+func regexpDuration(s string) (time.Duration, bool) {
+	if s == "" || s == "0" {
+		return 0, s == "0"
+	}
+	m := promDurationSyntax.FindStringSubmatch(s)
+	if m == nil {
+		return 0, false
+	}
+	var d time.Duration
+	for i, u := range promDurationUnits {
+		if m[i+1] == "" {
+			continue
+		}
+		n, err := strconv.ParseInt(m[i+1], 10, 64)
+		if err != nil || n > int64((1<<63-1)/u.unit) {
+			return 0, false
+		}
+		if d += time.Duration(n) * u.unit; d < 0 {
+			return 0, false
+		}
+	}
+	return d, true
+}
+
+// FuzzParsePromDuration: the parser accepts exactly what the syntax's regular
+// expression accepts, with the same value.
+func FuzzParsePromDuration(f *testing.F) {
+	for _, s := range []string{"15s", "1m30s", "2h", "500ms", "1y2w3d4h5m6s7ms", "0", "", "1ms1s", "1m1m", "1sm",
+		"9223372036854775807ms", "9223372036854775808ms", "106751d", "106752d", "292y", "293y", "00s", "1h0m", "m", "1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, gotOK := parsePromDuration(s)
+		want, wantOK := regexpDuration(s)
+		if got != want || gotOK != wantOK {
+			t.Errorf("%q: got %v, %v; the syntax gives %v, %v", s, got, gotOK, want, wantOK)
+		}
+	})
 }
