@@ -36,9 +36,10 @@ func main() {
 			os.Stderr.WriteString("rusage: " + err.Error() + "\n")
 		}
 	}
-	ru, _ := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	var cpu, maxrss int64
-	if ru != nil {
+	// ProcessState is nil when the command never started; code -1 and the
+	// message above say why.
+	if ru := rusage(cmd.ProcessState); ru != nil {
 		cpu = ru.Utime.Nano() + ru.Stime.Nano()
 		maxrss = ru.Maxrss
 	}
@@ -47,4 +48,12 @@ func main() {
 	if _, err := report.WriteString(line); err != nil {
 		os.Exit(3)
 	}
+}
+
+func rusage(ps *os.ProcessState) *syscall.Rusage {
+	if ps == nil {
+		return nil
+	}
+	ru, _ := ps.SysUsage().(*syscall.Rusage)
+	return ru
 }
