@@ -6,7 +6,9 @@ KUSTOMIZE := $(GO) tool kustomize
 GOFLAGS_BUILD := -trimpath -ldflags=-s\ -w
 IMAGE    ?= ghcr.io/vllm-hpa/vllm-hpa-fn
 SIM_IMAGE ?= ghcr.io/vllm-hpa/vllm-sim
-TAG      ?= v0.1.0
+# TAG is the release: VERSION holds it for the images, the KRMFunctionDefinition
+# and every example that names the image.
+TAG      ?= $(shell cat VERSION)
 
 .PHONY: all build render test test-race fuzz e2e bench bench-go generate hydrate image image-sim
 

@@ -12,9 +12,12 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
-// image is the function's image and the tag every example and the catalog
-// metadata name; `make image` builds it.
-const image = "ghcr.io/vllm-hpa/vllm-hpa-fn:v0.1.0"
+// imageRepository is the function's image without its tag.
+const imageRepository = "ghcr.io/vllm-hpa/vllm-hpa-fn"
+
+// image is the function's image tagged with the release in VERSION, as every
+// example and the catalog metadata name it; `make image` builds it. setup sets it.
+var image string
 
 var containerExample = filepath.Join("examples", "kustomize-container")
 

@@ -59,6 +59,11 @@ func setup(tmp string) error {
 		return fmt.Errorf("go env GOMOD: %w", err)
 	}
 	root = filepath.Dir(strings.TrimSpace(string(out)))
+	version, err := os.ReadFile(filepath.Join(root, "VERSION"))
+	if err != nil {
+		return err
+	}
+	image = imageRepository + ":" + strings.TrimSpace(string(version))
 	work = filepath.Join(tmp, "repo")
 	kustomize = filepath.Join(tmp, "kustomize")
 	fnBin = filepath.Join(work, "bin", "vllm-hpa-fn")

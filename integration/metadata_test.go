@@ -1,8 +1,10 @@
 package integration_test
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -44,5 +46,43 @@ func TestFunctionMetadata(t *testing.T) {
 		if info, err := os.Stat(filepath.Join(root, rel)); err != nil || !info.IsDir() {
 			t.Errorf("%s: %s is not a directory of the repository", u, rel)
 		}
+	}
+}
+
+// TestReleaseTagEverywhere: every file that names the function's image, or links
+// to a release's schema, names the release in VERSION, which the Makefile tags
+// the image with and apigen writes into the KRMFunctionDefinition.
+func TestReleaseTagEverywhere(t *testing.T) {
+	tag := strings.TrimPrefix(image, imageRepository+":")
+	mention := regexp.MustCompile(regexp.QuoteMeta(imageRepository) + `:([^\s"'` + "`" + `)\]]+)|raw\.githubusercontent\.com/vllm-hpa/vllm-hpa/([^/\s]+)/`)
+	found := 0
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		if d.IsDir() {
+			if rel == ".git" || rel == "bin" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, m := range mention.FindAllStringSubmatch(string(b), -1) {
+			found++
+			if got := m[1] + m[2]; got != tag {
+				t.Errorf("%s names release %s in %q; VERSION says %s", rel, got, m[0], tag)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if found < 5 {
+		t.Errorf("found the release named %d times; the examples, README and KRMFunctionDefinition name it more often", found)
 	}
 }

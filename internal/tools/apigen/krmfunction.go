@@ -9,11 +9,8 @@ import (
 	"github.com/vllm-hpa/vllm-hpa/fn/api/v1alpha1"
 )
 
-// The function's release, as its container image is tagged.
-const (
-	imageTag = "v0.1.0"
-	repoURL  = "https://github.com/vllm-hpa/vllm-hpa"
-)
+// repoURL is the function's source repository.
+const repoURL = "https://github.com/vllm-hpa/vllm-hpa"
 
 // catalogMeta is the part of fn/metadata.yaml (the kpt function catalog's
 // metadata) that a KRMFunctionDefinition repeats.
@@ -68,7 +65,7 @@ type functionVersion struct {
 // krmFunctionDefinition writes the function's KRMFunctionDefinition: its config
 // kind and schema (the CRD's schema node, as controller-gen wrote it) and how to
 // run it, from the catalog metadata.
-func krmFunctionDefinition(schema *yaml.Node, metaYAML []byte) ([]byte, error) {
+func krmFunctionDefinition(schema *yaml.Node, metaYAML []byte, imageTag string) ([]byte, error) {
 	var meta catalogMeta
 	if err := yaml.Unmarshal(metaYAML, &meta); err != nil {
 		return nil, err

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -30,6 +31,8 @@ const (
 	readmeFile      = "README.md"
 	catalogMetaFile = "fn/metadata.yaml"
 	schemaGoFile    = "fn/internal/schema/zz_generated.schema.go"
+	// versionFile holds the release the container image is tagged with.
+	versionFile = "VERSION"
 )
 
 func main() {
@@ -64,7 +67,11 @@ func generate(root string) (map[string][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	def, err := krmFunctionDefinition(node, meta)
+	version, err := os.ReadFile(filepath.Join(root, versionFile))
+	if err != nil {
+		return nil, err
+	}
+	def, err := krmFunctionDefinition(node, meta, strings.TrimSpace(string(version)))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", catalogMetaFile, err)
 	}
