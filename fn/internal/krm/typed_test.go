@@ -28,10 +28,11 @@ type inner struct {
 	B int    `json:"b"`
 }
 
-// clash embeds nothing but names two fields alike: encoding/json drops both.
+// clash embeds nothing but names two fields alike: encoding/json keeps the
+// tagged one.
 type clash struct {
-	A string `json:"x"`
-	B string `json:"x"`
+	X string
+	Y string `json:"X"`
 	C string `json:"c"`
 }
 
@@ -135,7 +136,7 @@ func everythingValue() everything {
 		Duration: metav1.Duration{Duration: 90 * time.Second},
 		Quantity: resource.MustParse("250m"), Port: intstr.FromInt32(8080), PortName: intstr.FromString("metrics"),
 		Raw:    runtime.RawExtension{Raw: []byte(`{"b": [1, {"c": null}], "a": "x"}`)},
-		Clash:  clash{A: "a", B: "b", C: "c"},
+		Clash:  clash{X: "untagged", Y: "tagged", C: "c"},
 		Status: inner{B: 1},
 	}
 }
