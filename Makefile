@@ -63,9 +63,10 @@ bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./fn/internal/processor ./fn/internal/krm
 
 ## generate: every generated file: the VLLMHPAConfig CRD (controller-gen, from
-## fn/api/v1alpha1), the editor JSON Schema, the KRMFunctionDefinition and the
-## README's field reference, then base/ and overlays/ from the function's output.
-## controller-gen runs first: the binary embeds the CRD.
+## fn/api/v1alpha1), then from the CRD the editor JSON Schema, the
+## KRMFunctionDefinition, the README's field reference and the schema the function
+## validates with (fn/internal/schema), then base/ and overlays/ from the output of
+## the function built with them. Each step reads what the one before wrote.
 generate:
 	$(GO) tool controller-gen crd paths=./fn/api/v1alpha1 output:crd:dir=./fn/api/v1alpha1
 	$(GO) run ./internal/tools/apigen
