@@ -149,62 +149,64 @@ func (s *Schema) validate(path string, v any, errs *[]v1alpha1.FieldError) {
 // wrongType says what v should have been when it is not of the schema's type,
 // and returns "" when it is.
 func (s *Schema) wrongType(v any) string {
-	switch _, isString := v.(string); {
+	t := jsonType(v)
+	switch {
 	case s.IntOrString:
-		if _, isNumber := v.(float64); isNumber || isString {
+		if t == "integer" || t == "number" || t == "string" {
 			return ""
 		}
 		return "a number or a string"
-	case s.Type == "" && s.PreserveUnknownFields:
+	case s.Type == "" && s.PreserveUnknownFields,
+		t == s.Type, s.Type == "number" && t == "integer":
 		return ""
 	}
-	ok := false
+	if s.Type == "boolean" {
+		return "true or false" // what to write, where a message names what was written
+	}
+	return typeWords[s.Type]
+}
+
+// jsonType is the schema type of a decoded JSON value: integer for a whole
+// number, null for nil.
+func jsonType(v any) string {
 	switch v := v.(type) {
 	case map[string]any:
-		ok = s.Type == "object"
+		return "object"
 	case []any:
-		ok = s.Type == "array"
+		return "array"
 	case string:
-		ok = s.Type == "string"
+		return "string"
 	case bool:
-		ok = s.Type == "boolean"
+		return "boolean"
 	case float64:
-		ok = s.Type == "number" || s.Type == "integer" && math.Trunc(v) == v
+		if math.Trunc(v) == v {
+			return "integer"
+		}
+		return "number"
+	case nil:
+		return "null"
+	default:
+		return fmt.Sprintf("%T", v)
 	}
-	if ok {
-		return ""
-	}
-	return map[string]string{
-		"object":  "a mapping",
-		"array":   "a list",
-		"string":  "a string",
-		"boolean": "true or false",
-		"number":  "a number",
-		"integer": "a whole number",
-	}[s.Type]
+}
+
+// typeWords names each JSON type in a message.
+var typeWords = map[string]string{
+	"object":  "a mapping",
+	"array":   "a list",
+	"string":  "a string",
+	"boolean": "a boolean",
+	"integer": "a whole number",
+	"number":  "a number",
+	"null":    "null",
 }
 
 // kind names the JSON type of v in words.
 func kind(v any) string {
-	switch v := v.(type) {
-	case map[string]any:
-		return "a mapping"
-	case []any:
-		return "a list"
-	case string:
-		return "a string"
-	case bool:
-		return "a boolean"
-	case float64:
-		if math.Trunc(v) == v {
-			return "a whole number"
-		}
-		return "a number"
-	case nil:
-		return "null"
-	default:
-		return fmt.Sprintf("a %T", v)
+	if words, ok := typeWords[jsonType(v)]; ok {
+		return words
 	}
+	return fmt.Sprintf("a %T", v)
 }
 
 // join appends a field name to a path.
