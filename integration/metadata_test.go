@@ -83,6 +83,6 @@ func TestReleaseTagEverywhere(t *testing.T) {
 		t.Fatal(err)
 	}
 	if found < 5 {
-		t.Errorf("found the release named %d times; the examples, README and KRMFunctionDefinition name it more often", found)
+		t.Errorf("found the release named %d times; the examples, docs and KRMFunctionDefinition name it more often", found)
 	}
 }
