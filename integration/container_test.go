@@ -66,7 +66,7 @@ func TestKustomizeContainerRunsDocker(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(bin, "docker"), []byte(shim), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	// The README's command: container functions need --enable-alpha-plugins alone.
+	// The command of docs/running.md: container functions need --enable-alpha-plugins alone.
 	cmd := exec.Command(kustomize, "build", "--enable-alpha-plugins", filepath.Join(work, containerExample))
 	cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
 	out, err := cmd.Output()

@@ -42,7 +42,7 @@ func TestKptRender(t *testing.T) {
 
 // TestKptStrategySwitch edits the config from vllm to gpu and back: each render
 // removes the objects the old strategy needed and writes the new ones to the
-// files the README names; the adapter stack's file is untouched.
+// files docs/api.md names; the adapter stack's file is untouched.
 func TestKptStrategySwitch(t *testing.T) {
 	pkg := copyPackage(t)
 	renderKpt(t, pkg)

@@ -10,7 +10,7 @@ import (
 )
 
 // TestKustomizeExecExamples renders each examples/kustomize-exec/<name> with the
-// command the README gives and compares it with its expected.yaml.
+// command docs/running.md gives and compares it with its expected.yaml.
 func TestKustomizeExecExamples(t *testing.T) {
 	for _, name := range []string{"vllm", "gpu", "team-a"} {
 		t.Run(name, func(t *testing.T) {
@@ -71,7 +71,7 @@ func assertAdapterStackIntact(t *testing.T, objs []*yaml.RNode) {
 
 // TestKustomizeNamespaceMovesAdapterStack pins down what `namespace:` in a
 // kustomization that includes the generator does to the cluster-wide objects,
-// the behaviour the README warns about.
+// the behaviour docs/running.md warns about.
 func TestKustomizeNamespaceMovesAdapterStack(t *testing.T) {
 	for _, strategy := range []string{"vllm", "gpu"} {
 		t.Run(strategy, func(t *testing.T) {
@@ -93,7 +93,7 @@ func TestKustomizeNamespaceMovesAdapterStack(t *testing.T) {
 			} {
 				for _, n := range objs {
 					if n.GetKind() == gone[0] && n.GetNamespace() == gone[1] && n.GetName() == gone[2] {
-						t.Errorf("%s %s/%s kept its place; kustomize's namespace: no longer moves it, update the README", gone[0], gone[1], gone[2])
+						t.Errorf("%s %s/%s kept its place; kustomize's namespace: no longer moves it, update docs/running.md", gone[0], gone[1], gone[2])
 					}
 				}
 			}
@@ -102,7 +102,7 @@ func TestKustomizeNamespaceMovesAdapterStack(t *testing.T) {
 				for _, kind := range []string{"ClusterPodMonitoring", "ClusterRules"} {
 					for _, n := range ofKind(objs, kind) {
 						if n.GetNamespace() != "team-a" {
-							t.Errorf("%s got namespace %q; the README says kustomize gives it team-a", kind, n.GetNamespace())
+							t.Errorf("%s got namespace %q; docs/running.md says kustomize gives it team-a", kind, n.GetNamespace())
 						}
 					}
 				}
@@ -111,7 +111,7 @@ func TestKustomizeNamespaceMovesAdapterStack(t *testing.T) {
 	}
 }
 
-// TestKustomizeNamePrefixRenamesAdapterStack pins down the README's other
+// TestKustomizeNamePrefixRenamesAdapterStack pins down docs/running.md's other
 // warning: namePrefix: next to the generator renames the Workload Identity
 // ServiceAccount (and keeps the cluster's references to it consistent), but not
 // the APIServices, so two prefixed copies would fight over the same APIService.
@@ -123,11 +123,11 @@ func TestKustomizeNamePrefixRenamesAdapterStack(t *testing.T) {
 	find(t, objs, "ServiceAccount", "custom-metrics", "team-a-custom-metrics-stackdriver-adapter")
 	api := find(t, objs, "APIService", "", "v1beta2.custom.metrics.k8s.io")
 	if got := field(t, api, "spec", "service", "name"); got != "team-a-custom-metrics-stackdriver-adapter" {
-		t.Errorf("the unprefixed APIService points at Service %q; the README says it follows the prefixed one", got)
+		t.Errorf("the unprefixed APIService points at Service %q; docs/running.md says it follows the prefixed one", got)
 	}
 }
 
-// TestKustomizeNamespaceOnWorkloadOnly is the layout the README gives for strategy
+// TestKustomizeNamespaceOnWorkloadOnly is the layout docs/running.md gives for strategy
 // gpu: namespace: on a kustomization with the workload alone, the generator one
 // level up with the namespace in its config. Everything cluster-wide is intact.
 func TestKustomizeNamespaceOnWorkloadOnly(t *testing.T) {
@@ -174,21 +174,21 @@ func TestKustomizeWithoutExecFlags(t *testing.T) {
 	for _, flags := range [][]string{nil, {"--enable-exec"}} {
 		_, stderr, err := kustomizeBuild(t, dir, flags...)
 		if err == nil || !strings.Contains(string(stderr), "external plugins disabled; unable to load external plugin 'VLLMHPAConfig'") {
-			t.Errorf("kustomize build %v: err %v, stderr %q; the README quotes a different error", flags, err, stderr)
+			t.Errorf("kustomize build %v: err %v, stderr %q; docs/troubleshooting.md quotes a different error", flags, err, stderr)
 		}
 	}
 
 	out, stderr, err := kustomizeBuild(t, dir, "--enable-alpha-plugins")
 	if err != nil {
-		t.Fatalf("kustomize build --enable-alpha-plugins failed (%v): %s; the README says it succeeds", err, stderr)
+		t.Fatalf("kustomize build --enable-alpha-plugins failed (%v): %s; docs/troubleshooting.md says it succeeds", err, stderr)
 	}
 	objs := parse(t, out)
 	find(t, objs, "Deployment", "", "vllm-gemma")
 	if hpas := ofKind(objs, "HorizontalPodAutoscaler"); len(hpas) != 0 {
-		t.Errorf("--enable-alpha-plugins alone generated %d HPAs; the README says it generates nothing", len(hpas))
+		t.Errorf("--enable-alpha-plugins alone generated %d HPAs; docs/troubleshooting.md says it generates nothing", len(hpas))
 	}
 	if len(stderr) != 0 {
-		t.Errorf("--enable-alpha-plugins alone printed %q; the README says it is silent", stderr)
+		t.Errorf("--enable-alpha-plugins alone printed %q; docs/troubleshooting.md says it is silent", stderr)
 	}
 }
 

@@ -134,7 +134,7 @@ func kustomizeBuild(t *testing.T, dir string, flags ...string) (stdout, stderr [
 }
 
 // mustBuild runs `kustomize build --enable-alpha-plugins --enable-exec` on dir, as
-// the README tells users to.
+// docs/running.md tells users to.
 func mustBuild(t *testing.T, dir string, env ...string) []byte {
 	t.Helper()
 	cmd := exec.Command(kustomize, "build", "--enable-alpha-plugins", "--enable-exec", dir)

@@ -5,34 +5,51 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
 	sigsyaml "sigs.k8s.io/yaml"
 )
 
-// catalogMetadata is the kpt function catalog's metadata.yaml.
+// catalogMetadata is the kpt function catalog's metadata.yaml, every field its
+// schema allows (kptdev/krm-functions-catalog,
+// scripts/generate_docs/metadata-schema.json: additionalProperties false, so a
+// field outside these, such as emails, is refused there and here).
 type catalogMetadata struct {
 	Image              string   `json:"image"`
 	Description        string   `json:"description"`
 	Tags               []string `json:"tags"`
 	SourceURL          string   `json:"sourceURL"`
 	ExamplePackageURLs []string `json:"examplePackageURLs"`
-	Emails             []string `json:"emails"`
 	License            string   `json:"license"`
+	Hidden             bool     `json:"hidden"`
 }
+
+// catalogTags are the tags the catalog's metadata schema accepts (the same file).
+var catalogTags = []string{"mutator", "validator", "viewer", "generator", "test", "testing", "timing", "Config Sync", "GCP", "blueprints", "name prefix", "name suffix"}
 
 const repoURL = "https://github.com/vllm-hpa/vllm-hpa/tree/main/"
 
-// TestFunctionMetadata checks fn/metadata.yaml has every catalog field, names the
-// image the examples run, and links to directories that exist.
+// TestFunctionMetadata checks fn/metadata.yaml against the catalog's schema (its
+// fields only, the required ones set, known tags), that it names the image the
+// examples run and the license of LICENSE, and that it links to directories that
+// exist.
 func TestFunctionMetadata(t *testing.T) {
 	var md catalogMetadata
 	if err := sigsyaml.UnmarshalStrict(readFile(t, filepath.Join(root, "fn", "metadata.yaml")), &md); err != nil {
 		t.Fatalf("fn/metadata.yaml: %v", err)
 	}
-	if md.Description == "" || len(md.Tags) == 0 || len(md.Emails) == 0 || md.License == "" || len(md.ExamplePackageURLs) == 0 {
+	if md.Description == "" || len(md.Tags) == 0 || len(md.ExamplePackageURLs) == 0 {
 		t.Errorf("fn/metadata.yaml lacks a catalog field: %+v", md)
+	}
+	for _, tag := range md.Tags {
+		if !slices.Contains(catalogTags, tag) {
+			t.Errorf("tag %q is not one the catalog accepts: %s", tag, strings.Join(catalogTags, ", "))
+		}
+	}
+	if license := string(readFile(t, filepath.Join(root, "LICENSE"))); md.License != "Apache-2.0" || !strings.Contains(license, "Apache License") || !strings.Contains(license, "Version 2.0") {
+		t.Errorf("license %q does not name the Apache License 2.0 of LICENSE", md.License)
 	}
 	if repo, _, _ := strings.Cut(image, ":"); md.Image != repo {
 		t.Errorf("image %q, want %s (the examples run %s)", md.Image, repo, image)
@@ -83,6 +100,6 @@ func TestReleaseTagEverywhere(t *testing.T) {
 		t.Fatal(err)
 	}
 	if found < 5 {
-		t.Errorf("found the release named %d times; the examples, README and KRMFunctionDefinition name it more often", found)
+		t.Errorf("found the release named %d times; the examples, docs and KRMFunctionDefinition name it more often", found)
 	}
 }

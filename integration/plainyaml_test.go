@@ -84,7 +84,7 @@ func TestPlainYAMLBaseIsTheAdapterStack(t *testing.T) {
 	}
 }
 
-// TestPlainYAMLRetarget builds examples/plain-yaml, the patch the README gives
+// TestPlainYAMLRetarget builds examples/plain-yaml, the patch docs/running.md gives
 // for pointing the plain YAML at another Deployment.
 func TestPlainYAMLRetarget(t *testing.T) {
 	objs := parse(t, mustBuild(t, filepath.Join(work, "examples", "plain-yaml")))

@@ -35,7 +35,7 @@ func TestCRDIsCurrent(t *testing.T) {
 }
 
 // TestSchemaDefaultsMatchDefault checks every default the schema documents (for
-// editors, kubectl explain and the README) against what Default() sets, which is
+// editors, kubectl explain and docs/api.md) against what Default() sets, which is
 // where the function's defaults live.
 func TestSchemaDefaultsMatchDefault(t *testing.T) {
 	c := &VLLMHPAConfig{Spec: VLLMHPAConfigSpec{Strategy: StrategyVLLM, ScaleTargetRef: ScaleTargetRef{Name: "x"}, MaxReplicas: 1}}

@@ -41,8 +41,8 @@ func TestGeneratedFilesAreCurrent(t *testing.T) {
 }
 
 func TestReplaceFieldReferenceKeepsTheRest(t *testing.T) {
-	readme := []byte("# Title\n\n" + beginMarker + "\nold\n" + endMarker + "\n\nMore text.\n")
-	got, err := replaceFieldReference(readme, "new\n")
+	doc := []byte("# Title\n\n" + beginMarker + "\nold\n" + endMarker + "\n\nMore text.\n")
+	got, err := replaceFieldReference(doc, "new\n")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +50,7 @@ func TestReplaceFieldReferenceKeepsTheRest(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 	if _, err := replaceFieldReference([]byte("no markers"), "x"); err == nil {
-		t.Error("a README without markers was accepted")
+		t.Error("a document without markers was accepted")
 	}
 }
 

@@ -13,7 +13,7 @@ import (
 	"github.com/vllm-hpa/vllm-hpa/fn/api/v1alpha1"
 )
 
-// The README's field reference lies between these markers.
+// The field reference in docs/api.md lies between these markers.
 const (
 	beginMarker = "<!-- BEGIN FIELD REFERENCE -->"
 	endMarker   = "<!-- END FIELD REFERENCE -->"
@@ -115,17 +115,17 @@ func cell(s string) string {
 	return strings.ReplaceAll(strings.Join(strings.Fields(s), " "), "|", `\|`)
 }
 
-// replaceFieldReference puts ref between the README's markers, leaving the rest
-// of the README as it is.
-func replaceFieldReference(readme []byte, ref string) ([]byte, error) {
-	begin := bytes.Index(readme, []byte(beginMarker))
-	end := bytes.Index(readme, []byte(endMarker))
+// replaceFieldReference puts ref between the markers of doc, leaving the rest of
+// doc as it is.
+func replaceFieldReference(doc []byte, ref string) ([]byte, error) {
+	begin := bytes.Index(doc, []byte(beginMarker))
+	end := bytes.Index(doc, []byte(endMarker))
 	if begin < 0 || end < begin {
 		return nil, fmt.Errorf("no %s ... %s section", beginMarker, endMarker)
 	}
 	var out bytes.Buffer
-	out.Write(readme[:begin+len(beginMarker)])
+	out.Write(doc[:begin+len(beginMarker)])
 	out.WriteString("\n" + ref)
-	out.Write(readme[end:])
+	out.Write(doc[end:])
 	return out.Bytes(), nil
 }

@@ -20,7 +20,6 @@ type catalogMeta struct {
 	Tags               []string `yaml:"tags"`
 	SourceURL          string   `yaml:"sourceURL"`
 	ExamplePackageURLs []string `yaml:"examplePackageURLs"`
-	Emails             []string `yaml:"emails"`
 	License            string   `yaml:"license"`
 }
 
@@ -40,7 +39,6 @@ type krmFunctionDefinitionDoc struct {
 		} `yaml:"names"`
 		Description string            `yaml:"description"`
 		Home        string            `yaml:"home"`
-		Maintainers []string          `yaml:"maintainers,omitempty"`
 		Tags        []string          `yaml:"tags,omitempty"`
 		Versions    []functionVersion `yaml:"versions"`
 	} `yaml:"spec"`
@@ -78,7 +76,7 @@ func krmFunctionDefinition(schema *yaml.Node, metaYAML []byte, imageTag string) 
 	d.Metadata.Name = "vllmhpaconfigs." + v1alpha1.Group
 	d.Spec.Group, d.Spec.Names.Kind = v1alpha1.Group, v1alpha1.Kind
 	d.Spec.Description, d.Spec.Home = meta.Description, repoURL
-	d.Spec.Maintainers, d.Spec.Tags = meta.Emails, meta.Tags
+	d.Spec.Tags = meta.Tags
 	v := functionVersion{Name: v1alpha1.Version, Idempotent: true, Usage: repoURL + "/blob/main/README.md",
 		Examples: meta.ExamplePackageURLs, License: meta.License}
 	v.Runtime.Container.Image = meta.Image + ":" + imageTag

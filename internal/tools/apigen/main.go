@@ -1,7 +1,7 @@
 // Command apigen writes the files derived from the VLLMHPAConfig CRD, which
 // controller-gen writes from the types and markers in fn/api/v1alpha1: the JSON
-// Schema for editors, the KRMFunctionDefinition, the README's field reference
-// and the Go form of the schema the function validates configs with. Run it
+// Schema for editors, the KRMFunctionDefinition, the field reference in
+// docs/api.md and the Go form of the schema the function validates configs with. Run it
 // from the repository root after controller-gen (make generate):
 //
 //	go run ./internal/tools/apigen
@@ -28,7 +28,7 @@ import (
 const (
 	jsonSchemaFile  = "fn/api/v1alpha1/vllmhpaconfig.schema.json"
 	definitionFile  = "fn/krmfunctiondefinition.yaml"
-	readmeFile      = "README.md"
+	apiGuideFile    = "docs/api.md"
 	catalogMetaFile = "fn/metadata.yaml"
 	schemaGoFile    = "fn/internal/schema/zz_generated.schema.go"
 	// versionFile holds the release the container image is tagged with.
@@ -53,7 +53,7 @@ func main() {
 }
 
 // generate returns the content of every file apigen writes, by path. The
-// README comes back whole, with only its field reference replaced.
+// API guide comes back whole, with only its field reference replaced.
 func generate(root string) (map[string][]byte, error) {
 	schema, node, err := loadCRD()
 	if err != nil {
@@ -75,19 +75,19 @@ func generate(root string) (map[string][]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", catalogMetaFile, err)
 	}
-	readme, err := os.ReadFile(filepath.Join(root, readmeFile))
+	guide, err := os.ReadFile(filepath.Join(root, apiGuideFile))
 	if err != nil {
 		return nil, err
 	}
-	readme, err = replaceFieldReference(readme, fieldReference(schema))
+	guide, err = replaceFieldReference(guide, fieldReference(schema))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", readmeFile, err)
+		return nil, fmt.Errorf("%s: %w", apiGuideFile, err)
 	}
 	goSchema, err := schemaGo(schema)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", schemaGoFile, err)
 	}
-	return map[string][]byte{jsonSchemaFile: js, definitionFile: def, readmeFile: readme, schemaGoFile: goSchema}, nil
+	return map[string][]byte{jsonSchemaFile: js, definitionFile: def, apiGuideFile: guide, schemaGoFile: goSchema}, nil
 }
 
 // loadCRD returns the openAPIV3Schema of the CRD's only version, typed and as
