@@ -288,13 +288,27 @@ type autoscalingMetric struct {
 		Name string `json:"name"`
 	} `json:"metadata"`
 	Spec struct {
-		Metrics []struct {
-			Name  string `json:"name"`
-			Gauge struct {
-				PrometheusMetricName string `json:"prometheusMetricName"`
-			} `json:"gauge"`
-		} `json:"metrics"`
+		Metrics   []gkeMetric `json:"metrics"`
+		Endpoints []struct {
+			Metrics []gkeMetric `json:"metrics"`
+		} `json:"endpoints"`
 	} `json:"spec"`
+}
+
+type gkeMetric struct {
+	Name  string `json:"name"`
+	Gauge struct {
+		PrometheusMetricName string `json:"prometheusMetricName"`
+	} `json:"gauge"`
+}
+
+// metrics lists the gauges wherever the object declares them.
+func (am autoscalingMetric) metrics() []gkeMetric {
+	all := append([]gkeMetric{}, am.Spec.Metrics...)
+	for _, e := range am.Spec.Endpoints {
+		all = append(all, e.Metrics...)
+	}
+	return all
 }
 
 // gaugeOf maps an HPA metric name to the Prometheus gauge behind it and the
@@ -305,7 +319,7 @@ func gaugeOf(name string, gke []autoscalingMetric) (string, Backend) {
 		return gauge, BackendAdapter
 	}
 	for _, am := range gke {
-		for _, m := range am.Spec.Metrics {
+		for _, m := range am.metrics() {
 			g := m.Gauge.PrometheusMetricName
 			if g == "" {
 				continue
