@@ -134,7 +134,7 @@ func ParseFlags(args []string, output io.Writer) (*Options, error) {
 	fs.DurationVar(&o.ModelLoad, "model-load", DefaultModelLoad, "the end of --startup during which the pod runs without metrics")
 	fs.IntVar(&o.MaxNumSeqs, "max-num-seqs", 0, "vLLM's batch limit; default: the target's --max-num-seqs, else 256")
 	fs.StringVar(&o.Routing, "routing", RoutingRandom, "how the Service spreads requests: random (kube-proxy), round-robin, least")
-	fs.IntVar(&o.InitialReplicas, "initial-replicas", 0, "ready replicas at the start; default minReplicas")
+	fs.IntVar(&o.InitialReplicas, "initial-replicas", 0, "ready replicas at the start; 0: what the first minute's load needs at the profile's capacity (within min/max)")
 	fs.DurationVar(&sloTTFT, "slo-ttft", 500*time.Millisecond, "SLO bound on time to first token; 0 drops it")
 	fs.DurationVar(&sloTPOT, "slo-tpot", 50*time.Millisecond, "SLO bound on time per output token; 0 drops it")
 	fs.IntVar(&o.SLO.Percentile, "slo-percentile", 90, "the SLO's percentile: 50, 90 or 99")
@@ -186,7 +186,7 @@ func ParseFlags(args []string, output io.Writer) (*Options, error) {
 	case o.Routing != RoutingRandom && o.Routing != RoutingRoundRobin && o.Routing != RoutingLeast:
 		return nil, fmt.Errorf("--routing %q: use random, round-robin or least", o.Routing)
 	case o.InitialReplicas < 0:
-		return nil, fmt.Errorf("--initial-replicas (%d) must not be negative; 0 starts at minReplicas", o.InitialReplicas)
+		return nil, fmt.Errorf("--initial-replicas (%d) must not be negative; 0 starts with what the first minute's load needs", o.InitialReplicas)
 	case sloTTFT < 0 || sloTPOT < 0:
 		return nil, errors.New("--slo-ttft and --slo-tpot must not be negative; 0 drops a bound")
 	case o.SLO.Percentile != 50 && o.SLO.Percentile != 90 && o.SLO.Percentile != 99:

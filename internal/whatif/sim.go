@@ -252,6 +252,10 @@ func (s *sim) run() {
 	cfg := s.cfg
 	dur := cfg.Traffic.Duration
 	initial := cfg.InitialReplicas
+	if initial == 0 && s.capacity > 0 {
+		// Start in steady state: as many replicas as the first minute's load needs.
+		initial = int32(math.Ceil(cfg.Traffic.MeanRate(0, 60) / s.capacity))
+	}
 	if initial < s.spec.MinReplicas {
 		initial = s.spec.MinReplicas
 	}
