@@ -319,11 +319,11 @@ func RunOptions(o *Options, stdin io.Reader, stderr io.Writer) ([]*Result, error
 				return nil, err
 			}
 			cfg := o.config(setup, prof, tr)
-			label := filepath.Base(source)
+			label := uniqueName(source, files)
 			if len(backends) > 1 || len(files) == 1 {
 				label = string(cfg.Backend)
 				if len(files) > 1 {
-					label = filepath.Base(source) + " " + label
+					label = uniqueName(source, files) + " " + label
 				}
 			}
 			cfg.Label = label
@@ -400,6 +400,25 @@ func assumptions(c Config, p *Profile) Assumptions {
 	}
 	a.SLO = fmt.Sprintf("p%d %s", c.SLO.Percentile, strings.Join(bounds, " "))
 	return a
+}
+
+// uniqueName is the shortest trailing part of path that tells it from the
+// other files: "vllm/expected.yaml" beside "gpu/expected.yaml".
+func uniqueName(path string, all []string) string {
+	parts := strings.Split(filepath.ToSlash(path), "/")
+	for n := 1; n <= len(parts); n++ {
+		name := strings.Join(parts[len(parts)-n:], "/")
+		clash := false
+		for _, other := range all {
+			if other != path && (other == name || strings.HasSuffix(filepath.ToSlash(other), "/"+name)) {
+				clash = true
+			}
+		}
+		if !clash {
+			return name
+		}
+	}
+	return path
 }
 
 // unwrapPath drops the path an *os.PathError repeats.

@@ -39,9 +39,11 @@ func WritePlot(w io.Writer, results []*Result, slo SLO) error {
 	}
 
 	load := newPanel("offered load (requests/s)", unitName)
-	metric := newPanel("HPA's reading of "+shortMetric(results[0])+" (per pod)", unitName)
+	metric := newPanel("the metric as the HPA read it, per pod (target dashed)", unitName)
 	reps := newPanel("replicas: ready (solid), desired (dashed)", unitName)
-	lat := newPanel("TTFT p90 per minute (s)", unitName)
+	lat := newPanel("TTFT p90 per minute (seconds, log scale)", unitName)
+	lat.Y.Scale = plot.LogScale{}
+	lat.Y.Tick.Marker = plot.LogTicks{Prec: -1}
 
 	for i, r := range results {
 		c := palette[i%len(palette)]
@@ -58,32 +60,30 @@ func WritePlot(w io.Writer, results []*Result, slo SLO) error {
 		var tp plotter.XYs
 		for _, p := range r.Latency {
 			if p.Requests > 0 {
-				tp = append(tp, plotter.XY{X: p.T / unit, Y: p.TTFTP90})
+				tp = append(tp, plotter.XY{X: p.T / unit, Y: math.Max(p.TTFTP90, latFloor)})
 			}
 		}
 		if i == 0 {
 			addLine(load, lp, color.RGBA{80, 80, 80, 255}, false, "")
 		}
 		name := r.Label
-		addLine(metric, mp, c, false, name)
+		addLine(metric, mp, c, false, metricLegend(r))
 		if target := r.targetValue(); target > 0 && len(mp) > 0 {
 			addLine(metric, plotter.XYs{{X: 0, Y: target}, {X: dur / unit, Y: target}}, c, true, "")
 		}
 		addLine(reps, rp, c, false, name)
 		addLine(reps, dp, c, true, "")
-		addLine(lat, tp, c, false, name)
+		addLine(lat, tp, c, false, "")
 	}
 	if slo.TTFT > 0 {
-		addLine(lat, plotter.XYs{{X: 0, Y: slo.TTFT}, {X: dur / unit, Y: slo.TTFT}}, color.RGBA{200, 0, 0, 255}, true, "SLO")
+		addLine(lat, plotter.XYs{{X: 0, Y: slo.TTFT}, {X: dur / unit, Y: slo.TTFT}}, color.RGBA{200, 0, 0, 255}, true, "TTFT SLO")
 	}
 	for _, p := range []*plot.Plot{load, metric, reps, lat} {
 		p.X.Min, p.X.Max = 0, dur/unit
 		p.Y.Min = 0
+		p.Legend.Top, p.Legend.Left = true, true
 	}
-	if len(results) > 1 {
-		reps.Legend.Top = true
-		reps.Legend.Left = true
-	}
+	lat.Y.Min = latFloor
 
 	const width, height = 10 * vg.Inch, 11 * vg.Inch
 	img := vgimg.New(width, height)
@@ -125,11 +125,14 @@ func addLine(p *plot.Plot, xys plotter.XYs, c color.RGBA, dashed bool, legend st
 	}
 }
 
-func shortMetric(r *Result) string {
+// latFloor is the log scale's floor: a minute without queueing sits near it.
+const latFloor = 0.01
+
+func metricLegend(r *Result) string {
 	if len(r.Assumptions.Metrics) == 0 {
-		return "the metric"
+		return r.Label
 	}
-	return r.Assumptions.Metrics[0]
+	return r.Label + ": " + r.Assumptions.Metrics[0] + " / " + r.Assumptions.Targets[0]
 }
 
 func (r *Result) targetValue() float64 {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sort"
 	"strings"
 	"text/tabwriter"
 )
@@ -277,11 +278,32 @@ func WriteTable(w io.Writer, results []*Result) error {
 	for _, r := range results {
 		maxSteps = max(maxSteps, len(r.Steps))
 	}
+	if maxSteps > 4 {
+		// Many rises (bursty traffic, a long trace): their summary.
+		row(fmt.Sprintf("load rises: ready in (median / max / never)"), func(r *Result) string {
+			var ds []float64
+			never := 0
+			for _, st := range r.Steps {
+				if st.SecondsToEnough < 0 {
+					never++
+				} else {
+					ds = append(ds, st.SecondsToEnough)
+				}
+			}
+			sort.Float64s(ds)
+			med, worst := "-", "-"
+			if len(ds) > 0 {
+				med, worst = fmtDur(math.Round(ds[len(ds)/2])), fmtDur(math.Round(ds[len(ds)-1]))
+			}
+			return fmt.Sprintf("%s / %s / %d of %d", med, worst, never, len(r.Steps))
+		})
+		maxSteps = 0
+	}
 	for i := 0; i < maxSteps; i++ {
 		name := "load step"
 		if len(results) > 0 && i < len(results[0].Steps) {
 			st := results[0].Steps[i]
-			name = fmt.Sprintf("step at %s to %g req/s: ready in", fmtDur(st.At), st.Rate)
+			name = fmt.Sprintf("step at %s to %g req/s: ready in", fmtDur(math.Round(st.At)), st.Rate)
 		}
 		row(name, func(r *Result) string {
 			if i >= len(r.Steps) {
