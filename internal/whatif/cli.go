@@ -98,6 +98,7 @@ type Options struct {
 	MaxNumSeqs                                         int
 	Routing                                            string
 	InitialReplicas                                    int
+	Warmup                                             time.Duration
 	SLO                                                SLO
 	SyncPeriod                                         time.Duration
 	HPA                                                hpa.Options
@@ -134,6 +135,7 @@ func ParseFlags(args []string, output io.Writer) (*Options, error) {
 	fs.DurationVar(&o.ModelLoad, "model-load", DefaultModelLoad, "the end of --startup during which the pod runs without metrics")
 	fs.IntVar(&o.MaxNumSeqs, "max-num-seqs", 0, "vLLM's batch limit; default: the target's --max-num-seqs, else 256")
 	fs.StringVar(&o.Routing, "routing", RoutingRandom, "how the Service spreads requests: random (kube-proxy), round-robin, least")
+	fs.DurationVar(&o.Warmup, "warmup", 15*time.Minute, "hold the traffic's first rate this long before the measured time, unmeasured, so the HPA has settled")
 	fs.IntVar(&o.InitialReplicas, "initial-replicas", 0, "ready replicas at the start; 0: what the first minute's load needs at the profile's capacity (within min/max)")
 	fs.DurationVar(&sloTTFT, "slo-ttft", 500*time.Millisecond, "SLO bound on time to first token; 0 drops it")
 	fs.DurationVar(&sloTPOT, "slo-tpot", 50*time.Millisecond, "SLO bound on time per output token; 0 drops it")
@@ -185,6 +187,8 @@ func ParseFlags(args []string, output io.Writer) (*Options, error) {
 		return nil, fmt.Errorf("--max-num-seqs (%d) must be between 1 and 65536", o.MaxNumSeqs)
 	case o.Routing != RoutingRandom && o.Routing != RoutingRoundRobin && o.Routing != RoutingLeast:
 		return nil, fmt.Errorf("--routing %q: use random, round-robin or least", o.Routing)
+	case o.Warmup < 0:
+		return nil, fmt.Errorf("--warmup (%s) must not be negative; 0 measures from a cold start", o.Warmup)
 	case o.InitialReplicas < 0:
 		return nil, fmt.Errorf("--initial-replicas (%d) must not be negative; 0 starts with what the first minute's load needs", o.InitialReplicas)
 	case sloTTFT < 0 || sloTPOT < 0:
@@ -353,7 +357,7 @@ func (p *Profile) largest() float64 {
 func (o *Options) config(s *Setup, p *Profile, tr *Traffic) Config {
 	c := Config{Setup: s, Profile: p, Traffic: tr, Seed: o.Seed, Backend: s.Backend,
 		IngestionDelay: o.IngestionDelay, AdapterWindow: AdapterWindow, RuleInterval: s.RuleInterval,
-		Startup: o.Startup, ModelLoad: o.ModelLoad, Routing: o.Routing, InitialReplicas: int32(o.InitialReplicas),
+		Startup: o.Startup, ModelLoad: o.ModelLoad, Routing: o.Routing, InitialReplicas: int32(o.InitialReplicas), Warmup: o.Warmup,
 		SLO: o.SLO, SyncPeriod: o.SyncPeriod, HPA: o.HPA}
 	c.ScrapeInterval = firstPositive(o.ScrapeInterval, s.ScrapeInterval, DefaultScrapeInterval)
 	c.MaxNumSeqs = o.MaxNumSeqs

@@ -137,12 +137,16 @@ func (s *sim) finish() *Result {
 		(cfg.SLO.TPOT <= 0 || s.tpot.quantile(q) <= cfg.SLO.TPOT) && res.Completed > 0
 	dur := cfg.Traffic.Duration
 	for _, r := range s.reps {
-		end := dur
-		if r.state == podGone && r.gone < dur {
-			end = r.gone
+		// A pod's life on the measured clock, from creation to termination.
+		start, end := r.created-s.from, dur
+		if r.state == podGone && r.gone-s.from < dur {
+			end = r.gone - s.from
 		}
-		if end > r.created {
-			res.ReplicaHours += (end - r.created) / 3600
+		if start < 0 {
+			start = 0
+		}
+		if end > start {
+			res.ReplicaHours += (end - start) / 3600
 		}
 	}
 	res.CapacityPerReplica = s.capacity

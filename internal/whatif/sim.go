@@ -43,6 +43,9 @@ type Config struct {
 	Grace              time.Duration
 	Routing            string
 	InitialReplicas    int32
+	// Warmup runs the traffic's first rate for this long before the
+	// measured time, so that the HPA has settled when it starts.
+	Warmup time.Duration
 
 	SLO        SLO
 	SyncPeriod time.Duration
@@ -128,6 +131,8 @@ type sim struct {
 	window, delay, interval, rule float64
 
 	res          *Result
+	tr           *Traffic // the traffic with its warm-up
+	from         float64  // when the measured time starts
 	ttft, wait   histogram
 	tpot         histogram
 	minute       histogram
@@ -199,6 +204,8 @@ func newSim(cfg Config) (*sim, error) {
 		}
 	}
 	s.capacity = replicaCapacity(cfg.Profile, m, cfg.SLO)
+	s.tr = cfg.Traffic.withWarmup(cfg.Warmup.Seconds())
+	s.from = s.tr.Duration - cfg.Traffic.Duration
 	return s, nil
 }
 
@@ -250,7 +257,7 @@ func meets(pt ProfilePoint, slo SLO) bool {
 
 func (s *sim) run() {
 	cfg := s.cfg
-	dur := cfg.Traffic.Duration
+	dur := s.tr.Duration
 	initial := cfg.InitialReplicas
 	if initial == 0 && s.capacity > 0 {
 		// Start in steady state: as many replicas as the first minute's load needs.
@@ -272,11 +279,11 @@ func (s *sim) run() {
 		r.latest, r.hasLast = sample{at: 0}, true
 		s.scheduleScrape(r, 0)
 	}
-	s.readyChanges = append(s.readyChanges, readyChange{0, len(s.ready)})
+	s.readyChanged()
 	s.q.push(event{t: 0, kind: evSync})
-	s.q.push(event{t: 60, kind: evMinute})
+	s.q.push(event{t: s.from + 60, kind: evMinute})
 
-	arr := newArrivals(cfg.Traffic, cfg.Seed)
+	arr := newArrivals(s.tr, cfg.Seed)
 	next, more := arr.next()
 	for {
 		if more && next.At >= dur {
@@ -320,7 +327,7 @@ func (s *sim) run() {
 		case evGraceEnd:
 			s.terminate(s.reps[e.rep])
 		case evMinute:
-			s.res.Latency = append(s.res.Latency, LatencyPoint{T: s.now, TTFTP90: s.minute.quantile(0.9), Requests: s.minute.n})
+			s.res.Latency = append(s.res.Latency, LatencyPoint{T: s.now - s.from, TTFTP90: s.minute.quantile(0.9), Requests: s.minute.n})
 			s.minute.reset()
 			s.q.push(event{t: s.now + 60, kind: evMinute})
 		}
@@ -354,9 +361,13 @@ func (s *sim) removeReady(r *replica) {
 	r.readyIdx = -1
 }
 
+// readyChanged records the ready count, on the measured clock.
 func (s *sim) readyChanged() {
-	s.readyChanges = append(s.readyChanges, readyChange{s.now, len(s.ready)})
+	s.readyChanges = append(s.readyChanges, readyChange{s.now - s.from, len(s.ready)})
 }
+
+// measuring is true once the warm-up is over.
+func (s *sim) measuring() bool { return s.now >= s.from }
 
 func (s *sim) scheduleScrape(r *replica, after float64) {
 	k := math.Ceil((after - r.offset) / s.interval)
@@ -372,9 +383,13 @@ func (s *sim) scheduleScrape(r *replica, after float64) {
 
 // arrive routes a request to a ready pod, as the Service would.
 func (s *sim) arrive(req Request) {
-	s.res.Requests++
+	if s.measuring() {
+		s.res.Requests++
+	}
 	if len(s.ready) == 0 {
-		s.res.Rejected++
+		if s.measuring() {
+			s.res.Rejected++
+		}
 		return
 	}
 	var r *replica
@@ -430,16 +445,18 @@ func (s *sim) complete(e event) {
 		// The pod was killed at the end of its grace period with this request in flight.
 		return
 	}
-	s.res.Completed++
-	ttft, tpot := float64(e.ttft), float64(e.tpot)
-	s.ttft.add(ttft)
-	s.tpot.add(tpot)
-	s.wait.add(float64(e.wait))
-	s.minute.add(ttft)
-	okT := s.cfg.SLO.TTFT <= 0 || ttft <= s.cfg.SLO.TTFT
-	okP := s.cfg.SLO.TPOT <= 0 || tpot <= s.cfg.SLO.TPOT
-	if okT && okP {
-		s.sloOK++
+	if s.measuring() {
+		s.res.Completed++
+		ttft, tpot := float64(e.ttft), float64(e.tpot)
+		s.ttft.add(ttft)
+		s.tpot.add(tpot)
+		s.wait.add(float64(e.wait))
+		s.minute.add(ttft)
+		okT := s.cfg.SLO.TTFT <= 0 || ttft <= s.cfg.SLO.TTFT
+		okP := s.cfg.SLO.TPOT <= 0 || tpot <= s.cfg.SLO.TPOT
+		if okT && okP {
+			s.sloOK++
+		}
 	}
 	r.running--
 	if r.running == 0 {
@@ -521,9 +538,10 @@ func (s *sim) sync() {
 		s.pods = append(s.pods, p)
 	}
 	d := s.ctl.Sync(time.Duration(s.now*float64(time.Second)), s.desired, s.pods)
-	pt := TimelinePoint{T: s.now, Rate: s.cfg.Traffic.RateAt(s.now)}
+	measuring := s.measuring()
+	pt := TimelinePoint{T: s.now - s.from, Rate: s.tr.RateAt(s.now)}
 	if s.now > 0 {
-		pt.Rate = s.cfg.Traffic.MeanRate(s.now-s.cfg.SyncPeriod.Seconds(), s.now)
+		pt.Rate = s.tr.MeanRate(s.now-s.cfg.SyncPeriod.Seconds(), s.now)
 	}
 	for _, u := range d.Usage {
 		if u < 0 {
@@ -534,17 +552,21 @@ func (s *sim) sync() {
 	}
 	if d.Rescaled {
 		if d.Desired > d.Current {
-			s.res.ScaleUps++
+			if measuring {
+				s.res.ScaleUps++
+			}
 			for i := d.Current; i < d.Desired; i++ {
 				s.createPod()
 			}
 		} else {
-			s.res.ScaleDowns++
+			if measuring {
+				s.res.ScaleDowns++
+			}
 			s.deletePods(int(d.Current - d.Desired))
 		}
 		s.desired = d.Desired
 	}
-	if d.Err != nil {
+	if d.Err != nil && measuring {
 		s.res.MetricErrors++
 	}
 	pt.Desired = s.desired
@@ -554,8 +576,10 @@ func (s *sim) sync() {
 			pt.Pods++
 		}
 	}
-	s.res.MaxPods = max(s.res.MaxPods, pt.Pods)
-	s.res.Timeline = append(s.res.Timeline, pt)
+	if measuring {
+		s.res.MaxPods = max(s.res.MaxPods, pt.Pods)
+		s.res.Timeline = append(s.res.Timeline, pt)
+	}
 }
 
 // milli is the value the HPA reads: the adapter writes a double as a
@@ -613,7 +637,9 @@ func (s *sim) terminate(r *replica) {
 		s.removeReady(r)
 		s.readyChanged()
 	}
-	s.res.Aborted += uint64(r.running + r.waiting())
+	if s.measuring() {
+		s.res.Aborted += uint64(r.running + r.waiting())
+	}
 	r.state = podGone
 	r.gone = s.now
 	r.queue, r.head, r.samples = nil, 0, nil

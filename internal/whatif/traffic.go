@@ -514,6 +514,22 @@ func (tr *Traffic) Truncate(d float64) {
 	tr.Duration = d
 }
 
+// withWarmup returns the traffic with its first rate held for w seconds
+// before it, everything else shifted by w. A request log gets no warm-up.
+func (tr *Traffic) withWarmup(w float64) *Traffic {
+	if tr.log != nil || w <= 0 || len(tr.segs) == 0 {
+		return tr
+	}
+	out := &Traffic{Name: tr.Name, Duration: tr.Duration + w, segs: []segment{{0, tr.segs[0].rate}}}
+	for _, sg := range tr.segs {
+		out.segs = append(out.segs, segment{sg.start + w, sg.rate})
+	}
+	for _, st := range tr.Steps {
+		out.Steps = append(out.Steps, Step{At: st.At + w, Rate: st.Rate})
+	}
+	return out
+}
+
 func joinRates(v []float64) string {
 	s := make([]string, len(v))
 	for i, x := range v {

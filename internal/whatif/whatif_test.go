@@ -304,6 +304,7 @@ func TestCLIErrors(t *testing.T) {
 		{"bad percentile", []string{"-f", f, "--profile", p, "--slo-percentile", "95"}, 2, []string{"--slo-percentile (95)", "50, 90 or 99"}},
 		{"bad output", []string{"-f", f, "--profile", p, "--output", "yaml"}, 2, []string{"--output", `"yaml"`, "table or json"}},
 		{"model load above startup", []string{"-f", f, "--profile", p, "--startup", "1m", "--model-load", "2m"}, 2, []string{"--model-load (2m0s)", "--startup (1m0s)"}},
+		{"negative warmup", []string{"-f", f, "--profile", p, "--warmup", "-1m"}, 2, []string{"--warmup (-1m0s)", "must not be negative"}},
 		{"bad routing", []string{"-f", f, "--profile", p, "--routing", "sticky"}, 2, []string{"--routing", `"sticky"`, "random, round-robin or least"}},
 		{"bad tolerance", []string{"-f", f, "--profile", p, "--tolerance", "2"}, 2, []string{"--tolerance (2)", "below 1"}},
 		{"trace and traffic", []string{"-f", f, "--profile", p, "--traffic", "step", "--trace", "t.csv"}, 2, []string{"--trace t.csv and --traffic step", "give one"}},
