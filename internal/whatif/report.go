@@ -173,7 +173,7 @@ func (s *sim) finish() *Result {
 		}
 		// The load may drop again before the next rise.
 		for _, seg := range cfg.Traffic.segs {
-			if seg.start > st.At && seg.start < until && seg.rate < st.Rate*0.999 && cfg.Traffic.log == nil && !isRampPiece(cfg.Traffic, seg) {
+			if seg.start > st.At && seg.start < until && seg.start >= cfg.Traffic.rampEnd && seg.rate < st.Rate*0.999 {
 				until = seg.start
 				break
 			}
@@ -215,11 +215,6 @@ func (s *sim) finish() *Result {
 	}
 	res.UnderprovisionedMinutes = under / 60
 	return res
-}
-
-// isRampPiece tells the pieces of a ramp, which rise on purpose, from a drop.
-func isRampPiece(tr *Traffic, seg segment) bool {
-	return strings.HasPrefix(tr.Name, "ramp") || strings.HasPrefix(tr.Name, "diurnal")
 }
 
 // WriteTable prints results side by side, one column per configuration.

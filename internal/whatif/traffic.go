@@ -26,6 +26,9 @@ type Traffic struct {
 	// Steps are the moments the shape raises the load on purpose, with the
 	// rate it raises it to; the report measures the time to capacity from each.
 	Steps []Step
+	// rampEnd ends a ramp's pieces, which sit below its target rate without
+	// being a drop of the load.
+	rampEnd float64
 }
 
 type segment struct{ start, rate float64 }
@@ -306,6 +309,7 @@ func rampTraffic(p *params) (*Traffic, error) {
 		tr.segs = append(tr.segs, segment{start + t, from + (to-from)*(t+0.5)/over})
 	}
 	tr.segs = append(tr.segs, segment{start + over, to})
+	tr.rampEnd = start + over
 	if to > from {
 		tr.Steps = []Step{{At: start, Rate: to}}
 	}
@@ -520,7 +524,7 @@ func (tr *Traffic) withWarmup(w float64) *Traffic {
 	if tr.log != nil || w <= 0 || len(tr.segs) == 0 {
 		return tr
 	}
-	out := &Traffic{Name: tr.Name, Duration: tr.Duration + w, segs: []segment{{0, tr.segs[0].rate}}}
+	out := &Traffic{Name: tr.Name, Duration: tr.Duration + w, segs: []segment{{0, tr.segs[0].rate}}, rampEnd: tr.rampEnd + w}
 	for _, sg := range tr.segs {
 		out.segs = append(out.segs, segment{sg.start + w, sg.rate})
 	}
