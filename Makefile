@@ -58,9 +58,10 @@ e2e:
 bench: build
 	$(GO) run ./bench/cmd/compare
 
-## bench-go: in-process benchmarks with allocations (processor, krm).
+## bench-go: in-process benchmarks with allocations (processor, krm, and the
+## what-if simulator: a day of traffic at up to 100 replicas).
 bench-go:
-	$(GO) test -run '^$$' -bench . -benchmem ./fn/internal/processor ./fn/internal/krm
+	$(GO) test -run '^$$' -bench . -benchmem ./fn/internal/processor ./fn/internal/krm ./internal/whatif
 
 ## generate: every generated file: the VLLMHPAConfig CRD (controller-gen, from
 ## fn/api/v1alpha1), then from the CRD the editor JSON Schema, the
