@@ -63,8 +63,9 @@ const (
 	serviceNameLabel    = "kubernetes.io/name"
 )
 
-// Readiness probe timing as upstream's manifest sets it: the adapter needs tens
-// of seconds to fetch its first metric descriptors before it serves.
+// Readiness probe timing as upstream's production manifest sets it
+// (k8s-stackdriver, custom-metrics-stackdriver-adapter/deploy/production/
+// adapter_new_resource_model.yaml); a shorter timeout marks a slow adapter unready.
 const (
 	probeInitialDelaySeconds = 40
 	probePeriodSeconds       = 10
