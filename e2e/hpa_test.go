@@ -42,20 +42,22 @@ func TestHPAScalesOnGeneratedMetric(t *testing.T) {
 		gauge := prometheusName(t, hpa)
 		monitoring := only(t, objs, "monitoring.googleapis.com/v1", "PodMonitoring")
 
+		scrape := ownScrape(t, monitoring)
 		src := &metricsserver.Static{}
 		e.gauges.Set(gauge, src)
 		t.Cleanup(func() { e.gauges.Set(gauge, nil) })
 		// Each vLLM pod exports one series of the gauge, which GMP stores
-		// with the PodMonitoring's job and the pod's target labels.
+		// with the PodMonitoring's job, the pod's target labels and the
+		// labels its metricRelabeling writes.
 		set := func(pods []string, value float64) {
-			var series []metricsserver.Series
+			var series []rules.Series
 			for _, pod := range pods {
-				series = append(series, metricsserver.Series{Value: value, Labels: map[string]string{
-					"__name__": gauge, "job": monitoring.GetName(), "namespace": ns, "pod": pod,
+				series = append(series, rules.Series{Value: value, Labels: map[string]string{
+					"__name__": gauge, "namespace": ns, "pod": pod,
 					"container": "vllm", "model_name": "google/gemma-3-1b-it",
 				}})
 			}
-			src.Set(series)
+			src.Set(scrape(series))
 		}
 		e.wireAdapter(t, objs)
 		(&scaling{e: e, t: t, hpa: hpa}).run(set, 10, 12)

@@ -37,7 +37,7 @@ spec:
       nodeName: %[3]s
       containers:
       - name: vllm
-        image: vllm/vllm-openai:v0.11.0
+        image: vllm/vllm-openai:v0.30.0
         args: [--model=google/gemma-3-1b-it, --port=8000]
         ports:
         - {name: metrics, containerPort: 8000}

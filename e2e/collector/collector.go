@@ -1,8 +1,9 @@
 // Package collector stands in for Managed Service for Prometheus's
 // collectors: it scrapes the pods a generated PodMonitoring selects, at the
 // PodMonitoring's interval and path, labels each sample the way GMP does
-// (job, namespace, pod, container) and keeps the latest samples, which is
-// what the Stackdriver adapter then reads from Cloud Monitoring.
+// (job, namespace, pod, container), applies the endpoint's metricRelabeling
+// with Prometheus's relabel code and keeps the latest samples, which is what
+// the Stackdriver adapter then reads from Cloud Monitoring.
 package collector
 
 import (
@@ -16,13 +17,16 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/relabel"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/labels"
+	k8slabels "k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/vllm-hpa/vllm-hpa/e2e/metricsserver"
+	"github.com/vllm-hpa/vllm-hpa/e2e/rules"
 )
 
 // PodMonitoring holds the fields of a monitoring.googleapis.com/v1
@@ -44,12 +48,14 @@ type Collector struct {
 	client   kubernetes.Interface
 	job      string
 	ns       string
-	selector labels.Selector
+	selector k8slabels.Selector
 	path     string
 	interval time.Duration
 	// endpoints maps a pod name to the base URL its process serves on; KWOK
 	// pods have no reachable IP, so the pod's port is found here instead.
 	endpoints func() map[string]string
+	// relabeling is the endpoint's metricRelabeling.
+	relabeling []*relabel.Config
 
 	mu     sync.Mutex
 	latest []metricsserver.Series
@@ -81,9 +87,13 @@ func New(client kubernetes.Interface, obj *unstructured.Unstructured, endpoints 
 		}
 		interval = time.Duration(d)
 	}
+	relabeling, err := rules.MetricRelabeling(obj)
+	if err != nil {
+		return nil, fmt.Errorf("PodMonitoring %s: %w", pm.Metadata.Name, err)
+	}
 	return &Collector{
 		client: client, job: pm.Metadata.Name, ns: pm.Metadata.Namespace, selector: selector,
-		path: path, interval: interval, endpoints: endpoints,
+		path: path, interval: interval, endpoints: endpoints, relabeling: relabeling,
 	}, nil
 }
 
@@ -124,7 +134,11 @@ func (c *Collector) scrapeAll(ctx context.Context) {
 		if err != nil {
 			continue
 		}
-		all = append(all, series...)
+		for _, s := range series {
+			if lset, keep := rules.Relabel(labels.FromMap(s.Labels), c.relabeling); keep {
+				all = append(all, metricsserver.Series{Labels: lset.Map(), Value: s.Value})
+			}
+		}
 	}
 	c.mu.Lock()
 	c.latest = all

@@ -8,10 +8,12 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/metrics/pkg/apis/custom_metrics"
@@ -85,11 +87,71 @@ func (p *podMetrics) source(info provider.CustomMetricInfo) (Source, error) {
 	if !ok {
 		return nil, provider.NewMetricNotFoundError(info.GroupResource, info.Metric)
 	}
+	p.sources.served(name)
 	return src, nil
 }
 
-// perPod sums the matching series of each pod in namespace.
+// MetricLabelPrefix is how a Pods metric's selector names a metric label for
+// the Stackdriver adapter: it allows only metric.labels.<name> keys (and
+// reducer) for custom metrics, and turns each into a Cloud Monitoring filter
+// on the metric's labels (GoogleCloudPlatform/k8s-stackdriver,
+// custom-metrics-stackdriver-adapter/pkg/adapter/translator/query_builder.go,
+// allowedCustomMetricsLabelPrefixes and filterForSelector).
+const MetricLabelPrefix = "metric.labels."
+
+// resourceLabels are the labels Managed Service for Prometheus keeps on the
+// prometheus_target monitored resource rather than on the metric, so that a
+// metric.labels.<name> filter never sees them.
+var resourceLabels = map[string]bool{"project_id": true, "location": true, "cluster": true, "namespace": true, "job": true, "instance": true}
+
+// metricLabelSelector turns a Pods metric's selector into one over a series'
+// metric labels, refusing what the adapter refuses: keys without the
+// metric.labels. prefix, and DoesNotExist, which Cloud Monitoring filters cannot
+// express. The adapter's reducer key is not reproduced here and is refused too.
+func metricLabelSelector(sel labels.Selector) (labels.Selector, error) {
+	reqs, selectable := sel.Requirements()
+	if !selectable {
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("Label selector is impossible to match: %s", sel))
+	}
+	out := labels.NewSelector()
+	for _, r := range reqs {
+		name, ok := strings.CutPrefix(r.Key(), MetricLabelPrefix)
+		switch {
+		case r.Key() == "reducer":
+			return nil, apierrors.NewBadRequest("this stand-in does not apply the adapter's reducer")
+		case !ok:
+			return nil, apierrors.NewBadRequest(fmt.Sprintf("Label %s is not allowed", r.Key()))
+		case r.Operator() == selection.DoesNotExist:
+			return nil, apierrors.NewBadRequest("Label selector with operator DoesNotExist is not allowed")
+		}
+		req, err := labels.NewRequirement(name, r.Operator(), r.Values().List())
+		if err != nil {
+			return nil, apierrors.NewBadRequest(err.Error())
+		}
+		out = out.Add(*req)
+	}
+	return out, nil
+}
+
+// metricLabels are a series' labels as Cloud Monitoring keeps them on the
+// metric: without the resource labels and the metric name.
+func metricLabels(series map[string]string) labels.Set {
+	out := labels.Set{}
+	for k, v := range series {
+		if !resourceLabels[k] && k != "__name__" {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// perPod sums the series of each pod in namespace that the metric selector
+// matches, as the adapter does.
 func (p *podMetrics) perPod(ctx context.Context, src Source, namespace string, metricSelector labels.Selector) (map[string]float64, error) {
+	sel, err := metricLabelSelector(metricSelector)
+	if err != nil {
+		return nil, err
+	}
 	series, err := src.Series(ctx)
 	if err != nil {
 		return nil, err
@@ -99,7 +161,7 @@ func (p *podMetrics) perPod(ctx context.Context, src Source, namespace string, m
 		if s.Labels["namespace"] != namespace || s.Labels["pod"] == "" || math.IsNaN(s.Value) {
 			continue
 		}
-		if !metricSelector.Matches(labels.Set(s.Labels)) {
+		if !sel.Matches(metricLabels(s.Labels)) {
 			continue
 		}
 		sums[s.Labels["pod"]] += s.Value
@@ -159,7 +221,8 @@ func (p *podMetrics) ListAllMetrics() []provider.CustomMetricInfo {
 }
 
 // External metrics are not used by vllm-hpa; they are served (empty) only so
-// the generated v1beta1.external.metrics.k8s.io APIService becomes Available.
+// that a v1beta1.external.metrics.k8s.io APIService, generated with
+// spec.adapter.externalMetrics: true, becomes Available.
 func (p *podMetrics) GetExternalMetric(context.Context, string, labels.Selector, provider.ExternalMetricInfo) (*external_metrics.ExternalMetricValueList, error) {
 	return &external_metrics.ExternalMetricValueList{}, nil
 }

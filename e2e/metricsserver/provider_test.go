@@ -58,3 +58,55 @@ func TestPerPodValueIsTheSumOfThePodsSeries(t *testing.T) {
 		}
 	}
 }
+
+// The stand-in applies a Pods metric's selector as the adapter does: only
+// metric.labels.<name> keys, matched against the metric's labels and never the
+// resource labels GMP keeps apart (job, namespace, ...).
+func TestMetricSelectorIsTheAdapters(t *testing.T) {
+	client := fake.NewClientset(pod("default", "a"))
+	src := &Static{}
+	src.Set([]Series{
+		{Labels: map[string]string{"job": "vllm-gemma", "namespace": "default", "pod": "a", "vllmhpa_config": "gemma", "engine": "0"}, Value: 3},
+		{Labels: map[string]string{"job": "vllm-gemma", "namespace": "default", "pod": "a", "vllmhpa_config": "gemma", "engine": "1"}, Value: 1},
+		{Labels: map[string]string{"job": "gke-app-monitoring", "namespace": "default", "pod": "a", "engine": "0"}, Value: 3},
+		{Labels: map[string]string{"job": "gke-app-monitoring", "namespace": "default", "pod": "a", "engine": "1"}, Value: 1},
+	})
+	reg := &Registry{}
+	reg.Set("vllm:num_requests_running", src)
+	p := &podMetrics{client: client, sources: reg}
+	info := provider.CustomMetricInfo{GroupResource: podsResource, Namespaced: true, Metric: "prometheus.googleapis.com|vllm:num_requests_running|gauge"}
+	pods := labels.SelectorFromSet(labels.Set{"app": "vllm"})
+	value := func(selector string) (int64, error) {
+		sel, err := labels.Parse(selector)
+		if err != nil {
+			t.Fatal(err)
+		}
+		list, err := p.GetMetricBySelector(context.Background(), "default", pods, info, sel)
+		if err != nil {
+			return 0, err
+		}
+		if len(list.Items) == 0 {
+			return -1, nil
+		}
+		return list.Items[0].Value.MilliValue(), nil
+	}
+	for selector, want := range map[string]int64{
+		"":                                   8_000, // both scrapes, both engines: the sum
+		"metric.labels.vllmhpa_config=gemma": 4_000, // one scrape, both engines
+		"metric.labels.vllmhpa_config=gemma,metric.labels.engine=0": 3_000,
+		"metric.labels.vllmhpa_config":                              4_000, // exists
+		"metric.labels.job=vllm-gemma":                              -1,    // job is a resource label: no metric has it
+	} {
+		if got, err := value(selector); err != nil || got != want {
+			t.Errorf("selector %q: %d milli (%v), want %d", selector, got, err, want)
+		}
+	}
+	for _, selector := range []string{"vllmhpa_config=gemma", "reducer=REDUCE_MEAN", "!metric.labels.engine"} {
+		if _, err := value(selector); err == nil {
+			t.Errorf("selector %q was accepted; the adapter refuses it", selector)
+		}
+	}
+	if got := reg.Served("vllm:num_requests_running"); got != 8 {
+		t.Errorf("served %d requests, counted %d", 8, got)
+	}
+}

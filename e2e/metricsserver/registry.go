@@ -10,6 +10,25 @@ import (
 type Registry struct {
 	mu      sync.RWMutex
 	sources map[string]Source
+	// requests counts, per gauge, the requests the server answered from its
+	// source, so that a test can wait for the HPA to have read a change.
+	requests map[string]int
+}
+
+// Served returns how many requests the server has answered for the gauge.
+func (r *Registry) Served(name string) int {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.requests[name]
+}
+
+func (r *Registry) served(name string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.requests == nil {
+		r.requests = map[string]int{}
+	}
+	r.requests[name]++
 }
 
 // Set makes src the source of the gauge name; a nil src removes it.

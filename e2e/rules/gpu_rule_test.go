@@ -24,7 +24,7 @@ spec:
     metadata: {labels: {app: vllm-gemma}}
     spec:
       containers:
-      - {name: vllm, image: vllm/vllm-openai:v0.11.0, ports: [{name: metrics, containerPort: 8000}]}
+      - {name: vllm, image: vllm/vllm-openai:v0.30.0, ports: [{name: metrics, containerPort: 8000}]}
 `
 
 const gpuConfig = `apiVersion: vllmhpa.dev/v1alpha1

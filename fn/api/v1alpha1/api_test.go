@@ -180,6 +180,29 @@ func TestFromConfigMapData(t *testing.T) {
 	}
 }
 
+// The keys of this release's fields: metric labels as k=v pairs, the external
+// metrics switch and the GPU source.
+func TestFromConfigMapDataNewKeys(t *testing.T) {
+	c, errs := FromConfigMapData(map[string]string{
+		"name": "gemma", "metric": "vllm:num_requests_waiting_by_reason", "metricLabels": "reason=capacity",
+		"adapterExternalMetrics": "true", "gpuSource": "gke-managed",
+	})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	s := c.Spec
+	if s.Metric.Labels["reason"] != "capacity" || !*s.Adapter.ExternalMetrics || s.GPU.Source != GPUSourceGKEManaged {
+		t.Errorf("wrong config: %+v %+v %+v", s.Metric, s.Adapter, s.GPU)
+	}
+	_, errs = FromConfigMapData(map[string]string{"metricLabels": "reason", "adapterExternalMetrics": "maybe"})
+	if len(errs) != 2 || errs[0].Field != "data.adapterExternalMetrics" || errs[1].Field != "data.metricLabels" {
+		t.Errorf("errors %+v", errs)
+	}
+	if ConfigMapField("spec.metric.labels.reason") != "data.metricLabels" || ConfigMapField("spec.gpu.source") != "data.gpuSource" {
+		t.Error("ConfigMapField maps the new keys wrongly")
+	}
+}
+
 func TestQuantityDecoding(t *testing.T) {
 	for in, want := range map[string]Quantity{`"500m"`: "500m", `4`: "4", `0.8`: "0.8", `1e3`: "1e3"} {
 		var q Quantity

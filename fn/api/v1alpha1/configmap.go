@@ -30,6 +30,7 @@ var ConfigMapKeys = []ConfigMapKey{
 	{"maxReplicas", "spec.maxReplicas"},
 	{"metric", "spec.metric.name"},
 	{"targetAverageValue", "spec.metric.targetAverageValue"},
+	{"metricLabels", "spec.metric.labels"},
 	{"podSelector", "spec.podSelector"},
 	{"scrapePort", "spec.scrape.port"},
 	{"scrapePath", "spec.scrape.path"},
@@ -37,7 +38,9 @@ var ConfigMapKeys = []ConfigMapKey{
 	{"clusterResources", "spec.clusterResources"},
 	{"adapterImage", "spec.adapter.image"},
 	{"adapterHardening", "spec.adapter.hardening"},
+	{"adapterExternalMetrics", "spec.adapter.externalMetrics"},
 	{"gcpServiceAccount", "spec.adapter.gcpServiceAccount"},
+	{"gpuSource", "spec.gpu.source"},
 }
 
 // FromConfigMapData builds a config from a ConfigMap's flat string data. Errors
@@ -89,6 +92,12 @@ func FromConfigMapData(data map[string]string) (*VLLMHPAConfig, []FieldError) {
 			metric(c).Name = v
 		case "targetAverageValue":
 			metric(c).TargetAverageValue = ptr(Quantity(v))
+		case "metricLabels":
+			sel, err := parseSelector(v)
+			if err != nil {
+				fail(key, v, "(%q) %v; write labels as k=v,k2=v2", v, err)
+			}
+			metric(c).Labels = sel
 		case "podSelector":
 			sel, err := parseSelector(v)
 			if err != nil {
@@ -114,10 +123,21 @@ func FromConfigMapData(data map[string]string) (*VLLMHPAConfig, []FieldError) {
 				fail(key, v, "(%q) is not a boolean; write true or false", v)
 			}
 			adapter(c).Hardening = &b
+		case "adapterExternalMetrics":
+			b, err := strconv.ParseBool(strings.TrimSpace(v))
+			if err != nil {
+				fail(key, v, "(%q) is not a boolean; write true or false", v)
+			}
+			adapter(c).ExternalMetrics = &b
 		case "adapterImage":
 			adapter(c).Image = v
 		case "gcpServiceAccount":
 			adapter(c).GCPServiceAccount = v
+		case "gpuSource":
+			if c.Spec.GPU == nil {
+				c.Spec.GPU = &GPU{}
+			}
+			c.Spec.GPU.Source = GPUSource(v)
 		}
 	}
 	return c, errs

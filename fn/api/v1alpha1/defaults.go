@@ -26,10 +26,19 @@ const (
 	DefaultScrapePath     = "/metrics"
 	DefaultScrapeInterval = "15s"
 
-	DefaultAdapterImage = "gcr.io/gke-release/custom-metrics-stackdriver-adapter:v0.16.9-gke.0"
+	// DefaultAdapterImage is upstream's production release (k8s-stackdriver PR
+	// #1245): recent releases carry security fixes.
+	DefaultAdapterImage = "gcr.io/gke-release/custom-metrics-stackdriver-adapter:v0.16.10-gke.0"
 	// DefaultAdapterHardening runs the adapter restricted (Pod Security Standards
 	// "restricted", a NetworkPolicy); false emits Google's upstream shape.
 	DefaultAdapterHardening = true
+	// DefaultAdapterExternalMetrics leaves the external metrics API to whoever
+	// serves it (KEDA): both strategies use Pods metrics only.
+	DefaultAdapterExternalMetrics = false
+
+	// DefaultGPUSource scrapes the DCGM exporter with the function's own
+	// ClusterPodMonitoring, whose target labels the recording rule relies on.
+	DefaultGPUSource = GPUSourceOwn
 
 	// DefaultScaleDownStabilizationSeconds keeps a replica for 5 minutes after the
 	// load drops: vLLM pods take minutes to pull a model and start, so scaling down
@@ -99,6 +108,15 @@ func (c *VLLMHPAConfig) Default() {
 	}
 	if s.Adapter.Hardening == nil {
 		s.Adapter.Hardening = ptr(DefaultAdapterHardening)
+	}
+	if s.Adapter.ExternalMetrics == nil {
+		s.Adapter.ExternalMetrics = ptr(DefaultAdapterExternalMetrics)
+	}
+	if s.GPU == nil {
+		s.GPU = &GPU{}
+	}
+	if s.GPU.Source == "" {
+		s.GPU.Source = DefaultGPUSource
 	}
 }
 

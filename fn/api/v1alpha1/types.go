@@ -113,6 +113,10 @@ type VLLMHPAConfigSpec struct {
 	// adapter configures the Custom Metrics Stackdriver Adapter.
 	// +optional
 	Adapter *Adapter `json:"adapter,omitempty"`
+
+	// gpu configures where the GPU utilisation of strategy gpu comes from.
+	// +optional
+	GPU *GPU `json:"gpu,omitempty"`
 }
 
 // ScaleTargetRef identifies the workload to scale.
@@ -147,6 +151,14 @@ type Metric struct {
 	// (strategy vllm) or 20 (strategy gpu, percent).
 	// +optional
 	TargetAverageValue *Quantity `json:"targetAverageValue,omitempty"`
+
+	// labels selects the metric's series by their Prometheus labels, e.g.
+	// {reason: capacity} for vllm:num_requests_waiting_by_reason, or model_name on a
+	// server that serves several models. It becomes the HorizontalPodAutoscaler's
+	// metric selector (metric.labels.<name>: <value>). Keys are Prometheus label
+	// names; values must also be Kubernetes label values (no '/'). Strategy vllm only.
+	// +optional
+	Labels map[string]string `json:"labels,omitempty"`
 }
 
 // Scrape says how Google Managed Prometheus scrapes the vLLM server.
@@ -172,9 +184,9 @@ type Scrape struct {
 // Adapter configures the Custom Metrics Stackdriver Adapter.
 type Adapter struct {
 	// image is the adapter's container image. Defaults to
-	// gcr.io/gke-release/custom-metrics-stackdriver-adapter:v0.16.9-gke.0.
+	// gcr.io/gke-release/custom-metrics-stackdriver-adapter:v0.16.10-gke.0.
 	// +optional
-	// +kubebuilder:default="gcr.io/gke-release/custom-metrics-stackdriver-adapter:v0.16.9-gke.0"
+	// +kubebuilder:default="gcr.io/gke-release/custom-metrics-stackdriver-adapter:v0.16.10-gke.0"
 	Image string `json:"image,omitempty"`
 
 	// gcpServiceAccount, when set, annotates the adapter's Kubernetes service
@@ -193,4 +205,38 @@ type Adapter struct {
 	// +optional
 	// +kubebuilder:default=true
 	Hardening *bool `json:"hardening,omitempty"`
+
+	// externalMetrics registers the adapter for the external metrics API
+	// (the v1beta1.external.metrics.k8s.io APIService and the
+	// external-metrics-reader role for the HorizontalPodAutoscaler). No strategy
+	// needs it, and a cluster has one external metrics server: registering
+	// takes the API over from KEDA or any other. Defaults to false.
+	// +optional
+	// +kubebuilder:default=false
+	ExternalMetrics *bool `json:"externalMetrics,omitempty"`
+}
+
+// GPUSource names the scrape of GKE's DCGM exporter that strategy gpu reads.
+// +kubebuilder:validation:Enum=own;gke-managed
+type GPUSource string
+
+const (
+	// GPUSourceOwn scrapes the exporter with the function's own
+	// ClusterPodMonitoring, every 15 seconds, keeping only GPU utilisation.
+	GPUSourceOwn GPUSource = "own"
+	// GPUSourceGKEManaged reads the series GKE's own ClusterPodMonitoring
+	// gke-managed-dcgm-exporter already scrapes (every 30 seconds), adding no scrape.
+	GPUSourceGKEManaged GPUSource = "gke-managed"
+)
+
+// GPU configures the GPU utilisation signal of strategy gpu.
+type GPU struct {
+	// source is the scrape the recording rule reads: own (a ClusterPodMonitoring
+	// of the function's, every 15 seconds) or gke-managed (GKE's managed DCGM
+	// scrape, job gke-managed-dcgm-exporter, every 30 seconds: no second copy of
+	// the series is ingested, but the HPA sees a change up to 30 seconds later).
+	// Defaults to own.
+	// +optional
+	// +kubebuilder:default=own
+	Source GPUSource `json:"source,omitempty"`
 }

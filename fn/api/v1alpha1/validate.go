@@ -78,6 +78,7 @@ func (c *VLLMHPAConfig) Validate() []FieldError {
 	}
 
 	errs = append(errs, validateMetric(s.Strategy, s.Metric)...)
+	errs = append(errs, validateMetricLabels(s.Strategy, s.Metric.Labels)...)
 	errs = append(errs, validateBehavior(s.Behavior)...)
 
 	if s.Strategy == StrategyVLLM {

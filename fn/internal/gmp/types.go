@@ -51,12 +51,22 @@ type ScrapeEndpoint struct {
 type RelabelingRule struct {
 	SourceLabels []string `json:"sourceLabels,omitempty"`
 	Regex        string   `json:"regex,omitempty"`
+	TargetLabel  string   `json:"targetLabel,omitempty"`
+	Replacement  string   `json:"replacement,omitempty"`
 	Action       string   `json:"action,omitempty"`
 }
 
 // TargetLabels are the pod metadata labels set on every scraped series.
 type TargetLabels struct {
 	Metadata []string `json:"metadata,omitempty"`
+}
+
+// Rules holds recording and alerting rules evaluated over the series of its own
+// namespace: GMP adds namespace="<its namespace>" to every selector.
+type Rules struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+	Spec              RulesSpec `json:"spec"`
 }
 
 // ClusterRules holds recording and alerting rules evaluated over all namespaces.

@@ -14,6 +14,13 @@ import (
 	"github.com/vllm-hpa/vllm-hpa/fn/api/v1alpha1"
 )
 
+// The API groups the adapter can serve. Each has one server per cluster: the
+// APIService of a version names the Service that answers it.
+const (
+	CustomMetricsGroup   = "custom.metrics.k8s.io"
+	ExternalMetricsGroup = "external.metrics.k8s.io"
+)
+
 // The adapter's identity. Workload Identity bindings name exactly
 // custom-metrics/custom-metrics-stackdriver-adapter, so neither may change.
 const (
@@ -48,10 +55,56 @@ const (
 
 var adapterLabels = map[string]string{"run": AdapterName, "k8s-app": AdapterName}
 
+// Upstream's manifest also carries these add-on labels on the pod template and
+// the Service; they select nothing, and keeping them keeps the output beside
+// upstream's without a difference to explain.
+const (
+	clusterServiceLabel = "kubernetes.io/cluster-service"
+	serviceNameLabel    = "kubernetes.io/name"
+)
+
+// Readiness probe timing as upstream's production manifest sets it
+// (k8s-stackdriver, custom-metrics-stackdriver-adapter/deploy/production/
+// adapter_new_resource_model.yaml); a shorter timeout marks a slow adapter unready.
+const (
+	probeInitialDelaySeconds = 40
+	probePeriodSeconds       = 10
+	probeTimeoutSeconds      = 5
+)
+
+// The GPU and TPU taints GKE puts on accelerator node pools. GKE Autopilot
+// refuses operator Exists on them for a pod that requests no accelerator ("The
+// toleration with key 'nvidia.com/gpu' and operator 'Exists' cannot be specified
+// if the pod does not request to use GPU in Autopilot"), but accepts Equal with
+// the value GKE sets, "present" (GoogleCloudPlatform/k8s-stackdriver issue #1079,
+// PR #1081).
+var acceleratorTaints = []string{"nvidia.com/gpu", "cloud.google.com/gke-tpu"}
+
+const acceleratorTaintValue = "present"
+
+// adapterResources are the adapter's requests, equal to its limits. They are
+// valid for GKE Autopilot's general-purpose compute class as written, so that
+// Autopilot does not rewrite the pod template (a diff on every GitOps sync):
+// CPU is at Autopilot's 250m minimum without bursting and a multiple of 250m;
+// memory is at the 512Mi minimum without bursting, and 2 GiB per vCPU is inside
+// the allowed 1:1 to 1:6.5 vCPU:GiB ratio (upstream's 200Mi is below 1:1, so
+// Autopilot raised it); ephemeral storage is set, since Autopilot adds 1Gi where
+// it is missing, and lies within its 10Mi-10Gi range; limits equal requests, as
+// Autopilot sets them on clusters without bursting
+// (cloud.google.com/kubernetes-engine/docs/concepts/autopilot-resource-requests).
+// 200Mi of ephemeral storage holds the serving certificate and the kubelet's
+// rotated container log (5 files of 10Mi by default).
+var adapterResources = corev1.ResourceList{
+	corev1.ResourceCPU:              resource.MustParse("250m"),
+	corev1.ResourceMemory:           resource.MustParse("512Mi"),
+	corev1.ResourceEphemeralStorage: resource.MustParse("200Mi"),
+}
+
 // BuildAdapter returns the Custom Metrics Stackdriver Adapter stack: the adapter
 // that serves Cloud Monitoring series (Managed Prometheus included) to the HPA
-// through the custom and external metrics APIs, with the RBAC it needs. Hardened
-// (the default), its pod meets the Pod Security Standards "restricted" level and a
+// through the custom metrics API, with the RBAC it needs, and through the
+// external metrics API only when a.ExternalMetrics asks for it. Hardened (the
+// default), its pod meets the Pod Security Standards "restricted" level and a
 // NetworkPolicy limits its traffic; otherwise it runs as Google's manifest does.
 func BuildAdapter(a *v1alpha1.Adapter) []any {
 	hardened := *a.Hardening
@@ -91,10 +144,17 @@ func BuildAdapter(a *v1alpha1.Adapter) []any {
 	if hardened {
 		objs = append(objs, adapterNetworkPolicy())
 	}
+	objs = append(objs,
+		apiService(CustomMetricsGroup, "v1beta1", 100),
+		apiService(CustomMetricsGroup, "v1beta2", 200),
+	)
+	if !*a.ExternalMetrics {
+		// An API group has one server: registering external.metrics.k8s.io would
+		// take it over from KEDA, whose ScaledObjects all depend on it.
+		return objs
+	}
 	return append(objs,
-		apiService("custom.metrics.k8s.io", "v1beta1", 100),
-		apiService("custom.metrics.k8s.io", "v1beta2", 200),
-		apiService("external.metrics.k8s.io", "v1beta1", 100),
+		apiService(ExternalMetricsGroup, "v1beta1", 100),
 		// The HPA controller reads external metrics under its own service account.
 		&rbacv1.ClusterRole{
 			TypeMeta:   typeMeta("rbac.authorization.k8s.io/v1", "ClusterRole"),
@@ -111,7 +171,6 @@ func BuildAdapter(a *v1alpha1.Adapter) []any {
 }
 
 func adapterDeployment(image string, hardened bool) *appsv1.Deployment {
-	res := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("250m"), corev1.ResourceMemory: resource.MustParse("200Mi")}
 	pod := corev1.PodSpec{
 		ServiceAccountName: AdapterName,
 		Containers: []corev1.Container{{
@@ -119,30 +178,52 @@ func adapterDeployment(image string, hardened bool) *appsv1.Deployment {
 			Image:           image,
 			ImagePullPolicy: corev1.PullIfNotPresent,
 			Command:         []string{"/adapter", "--use-new-resource-model=true", "--fallback-for-container-metrics=true"},
-			Resources:       corev1.ResourceRequirements{Requests: res, Limits: res},
-			ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{
-				Path: "/healthz", Port: intstr.FromInt32(upstreamPort), Scheme: corev1.URISchemeHTTPS,
-			}}},
+			Resources:       corev1.ResourceRequirements{Requests: adapterResources.DeepCopy(), Limits: adapterResources.DeepCopy()},
+			ReadinessProbe: &corev1.Probe{
+				ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{
+					Path: "/healthz", Port: intstr.FromInt32(upstreamPort), Scheme: corev1.URISchemeHTTPS,
+				}},
+				InitialDelaySeconds: probeInitialDelaySeconds,
+				PeriodSeconds:       probePeriodSeconds,
+				TimeoutSeconds:      probeTimeoutSeconds,
+			},
 		}},
 		// GPU and TPU node pools are tainted; the adapter must still find a node
 		// in clusters made only of them.
-		Tolerations: []corev1.Toleration{
-			{Key: "nvidia.com/gpu", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule},
-			{Key: "cloud.google.com/gke-tpu", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule},
-		},
+		Tolerations: acceleratorTolerations(),
 	}
 	if hardened {
 		harden(&pod)
 	}
+	podLabels := withLabel(adapterLabels, clusterServiceLabel, "true")
 	return &appsv1.Deployment{
 		TypeMeta:   typeMeta("apps/v1", "Deployment"),
 		ObjectMeta: metav1.ObjectMeta{Name: AdapterName, Namespace: AdapterNamespace, Labels: adapterLabels},
 		Spec: appsv1.DeploymentSpec{
 			Replicas: ptr(int32(1)),
 			Selector: &metav1.LabelSelector{MatchLabels: adapterLabels},
-			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: adapterLabels}, Spec: pod},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: podLabels}, Spec: pod},
 		},
 	}
+}
+
+// acceleratorTolerations tolerates GKE's GPU and TPU taints in the form GKE
+// Autopilot admits for a pod that requests no accelerator.
+func acceleratorTolerations() []corev1.Toleration {
+	var out []corev1.Toleration
+	for _, key := range acceleratorTaints {
+		out = append(out, corev1.Toleration{Key: key, Operator: corev1.TolerationOpEqual, Value: acceleratorTaintValue, Effect: corev1.TaintEffectNoSchedule})
+	}
+	return out
+}
+
+// withLabel returns a copy of labels with k set to v.
+func withLabel(labels map[string]string, k, v string) map[string]string {
+	out := map[string]string{k: v}
+	for key, val := range labels {
+		out[key] = val
+	}
+	return out
 }
 
 // harden turns the upstream adapter pod into one that meets the Pod Security
@@ -154,10 +235,6 @@ func harden(pod *corev1.PodSpec) {
 	c.Command = append(c.Command, fmt.Sprintf("--secure-port=%d", adapterSecurePort), "--cert-dir="+certDir)
 	c.Ports = []corev1.ContainerPort{{Name: adapterPortName, ContainerPort: adapterSecurePort, Protocol: corev1.ProtocolTCP}}
 	c.ReadinessProbe.HTTPGet.Port = intstr.FromString(adapterPortName)
-	// The adapter writes only its certificate; the rest is the kubelet's rotated
-	// container log (5 files of 10Mi by default), which counts against the limit.
-	c.Resources.Requests = withResource(c.Resources.Requests, corev1.ResourceEphemeralStorage, "100Mi")
-	c.Resources.Limits = withResource(c.Resources.Limits, corev1.ResourceEphemeralStorage, "200Mi")
 	c.SecurityContext = &corev1.SecurityContext{
 		AllowPrivilegeEscalation: ptr(false),
 		Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
@@ -173,21 +250,15 @@ func harden(pod *corev1.PodSpec) {
 	}
 }
 
-// withResource returns a copy of list with name set to quantity.
-func withResource(list corev1.ResourceList, name corev1.ResourceName, quantity string) corev1.ResourceList {
-	out := list.DeepCopy()
-	out[name] = resource.MustParse(quantity)
-	return out
-}
-
 func adapterService(hardened bool) *corev1.Service {
 	target := intstr.FromInt32(upstreamPort)
 	if hardened {
 		target = intstr.FromString(adapterPortName)
 	}
+	labels := withLabel(withLabel(adapterLabels, clusterServiceLabel, "true"), serviceNameLabel, "Adapter")
 	return &corev1.Service{
 		TypeMeta:   typeMeta("v1", "Service"),
-		ObjectMeta: metav1.ObjectMeta{Name: AdapterName, Namespace: AdapterNamespace, Labels: adapterLabels},
+		ObjectMeta: metav1.ObjectMeta{Name: AdapterName, Namespace: AdapterNamespace, Labels: labels},
 		Spec: corev1.ServiceSpec{
 			Type:     corev1.ServiceTypeClusterIP,
 			Selector: adapterLabels,

@@ -25,6 +25,18 @@ const (
 	DCGMFile           = "vllmhpa-dcgm.yaml"
 )
 
+// GKE's own scrape of its managed DCGM exporter: with DCGM metrics enabled, GKE
+// deploys a ClusterPodMonitoring to send them to Managed Service for Prometheus
+// (cloud.google.com/kubernetes-engine/docs/how-to/dcgm-metrics); on clusters it is
+// named gke-managed-dcgm-exporter and scrapes the exporter's metrics port every 30
+// seconds (kubectl get clusterpodmonitoring gke-managed-dcgm-exporter -o yaml), so
+// its series carry job="gke-managed-dcgm-exporter".
+const (
+	GKEManagedDCGMJob      = "gke-managed-dcgm-exporter"
+	gkeManagedDCGMInterval = "30s"
+	gkeManagedNamespace    = "gke-managed-system"
+)
+
 // GPUUtilExpr re-attributes DCGM_FI_DEV_GPU_UTIL to the pod that uses the GPU.
 // The exporter is scraped from its own pod, so the workload's identity arrives in
 // exported_pod/exported_namespace; the rule moves it back onto pod/namespace, where
@@ -35,9 +47,26 @@ func GPUUtilExpr(job string) string {
 		dcgmSeries, job)
 }
 
-// BuildDCGM returns the cluster-wide scrape of GKE's DCGM exporter and the
-// recording rule that turns it into a per-pod GPU utilisation.
-func BuildDCGM() []any {
+// GKEManagedGPUUtilExpr is GPUUtilExpr for GKE's own scrape, whose target labels
+// the function does not set, so it takes the workload's identity from wherever
+// that scrape leaves it: in exported_namespace and exported_pod when the scrape
+// sets the exporter pod's namespace and pod (GMP's default target labels), or in
+// namespace and pod themselves when it keeps the exporter's. A GPU no pod uses
+// has neither and is left out either way.
+func GKEManagedGPUUtilExpr() string {
+	sel := fmt.Sprintf("%s{job=%q", dcgmSeries, GKEManagedDCGMJob)
+	return fmt.Sprintf(`avg by (namespace, pod) (label_replace(label_replace(%s, exported_namespace!=""}, "namespace", "$1", "exported_namespace", "(.+)"), "pod", "$1", "exported_pod", "(.+)") or %s, exported_namespace="", namespace!=%q, pod!=""})`,
+		sel, sel, gkeManagedNamespace)
+}
+
+// BuildDCGM returns the recording rule that turns GKE's DCGM exporter into a
+// per-pod GPU utilisation and, for source own, the cluster-wide scrape it reads.
+// With source gke-managed the rule reads GKE's scrape instead, evaluated at that
+// scrape's interval, and no series is ingested twice.
+func BuildDCGM(source v1alpha1.GPUSource) []any {
+	if source == v1alpha1.GPUSourceGKEManaged {
+		return []any{dcgmRules(GKEManagedGPUUtilExpr(), gkeManagedDCGMInterval)}
+	}
 	monitoring := &gmp.ClusterPodMonitoring{
 		TypeMeta:   metav1.TypeMeta{APIVersion: gmp.APIVersion, Kind: "ClusterPodMonitoring"},
 		ObjectMeta: metav1.ObjectMeta{Name: DCGMMonitoringName},
@@ -51,17 +80,21 @@ func BuildDCGM() []any {
 			}},
 		},
 	}
-	// ClusterRules, not Rules: GMP adds namespace="<the Rules' namespace>" to every
-	// selector of a namespaced Rules, so one in the workload's namespace could never
-	// see series scraped in gke-managed-system and would record nothing.
-	rules := &gmp.ClusterRules{
+	return []any{monitoring, dcgmRules(GPUUtilExpr(DCGMMonitoringName), v1alpha1.DefaultScrapeInterval)}
+}
+
+// dcgmRules records expr as the per-pod GPU utilisation every interval.
+// ClusterRules, not Rules: GMP adds namespace="<the Rules' namespace>" to every
+// selector of a namespaced Rules, so one in the workload's namespace could never
+// see series scraped in gke-managed-system and would record nothing.
+func dcgmRules(expr, interval string) *gmp.ClusterRules {
+	return &gmp.ClusterRules{
 		TypeMeta:   metav1.TypeMeta{APIVersion: gmp.APIVersion, Kind: "ClusterRules"},
 		ObjectMeta: metav1.ObjectMeta{Name: DCGMRulesName},
 		Spec: gmp.RulesSpec{Groups: []gmp.RuleGroup{{
 			Name:     "vllmhpa-gpu-util",
-			Interval: v1alpha1.DefaultScrapeInterval,
-			Rules:    []gmp.Rule{{Record: v1alpha1.GPUMetric, Expr: GPUUtilExpr(DCGMMonitoringName)}},
+			Interval: interval,
+			Rules:    []gmp.Rule{{Record: v1alpha1.GPUMetric, Expr: expr}},
 		}}},
 	}
-	return []any{monitoring, rules}
 }

@@ -1,6 +1,8 @@
 package manifests
 
 import (
+	"maps"
+
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -19,6 +21,7 @@ func MetricName(prometheusName string) string {
 func BuildHPA(c *v1alpha1.VLLMHPAConfig) *autoscalingv2.HorizontalPodAutoscaler {
 	s := c.Spec
 	ref := s.ScaleTargetRef
+	series, selector := ScaledSeries(c)
 	return &autoscalingv2.HorizontalPodAutoscaler{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "autoscaling/v2", Kind: "HorizontalPodAutoscaler"},
 		ObjectMeta: metav1.ObjectMeta{Name: c.Name, Namespace: c.Namespace},
@@ -29,7 +32,7 @@ func BuildHPA(c *v1alpha1.VLLMHPAConfig) *autoscalingv2.HorizontalPodAutoscaler 
 			Metrics: []autoscalingv2.MetricSpec{{
 				Type: autoscalingv2.PodsMetricSourceType,
 				Pods: &autoscalingv2.PodsMetricSource{
-					Metric: autoscalingv2.MetricIdentifier{Name: MetricName(s.Metric.Name)},
+					Metric: autoscalingv2.MetricIdentifier{Name: MetricName(series), Selector: selector},
 					Target: autoscalingv2.MetricTarget{
 						Type:         autoscalingv2.AverageValueMetricType,
 						AverageValue: ptr(resource.MustParse(string(*s.Metric.TargetAverageValue))),
@@ -39,4 +42,26 @@ func BuildHPA(c *v1alpha1.VLLMHPAConfig) *autoscalingv2.HorizontalPodAutoscaler 
 			Behavior: s.Behavior,
 		},
 	}
+}
+
+// ScaledSeries returns the Prometheus series the HPA reads for a config and its
+// selector on metric labels. For strategy vllm the selector holds the marker of
+// the config's own scrape and spec.metric.labels, each as metric.labels.<name>,
+// the only form the adapter accepts for a Pods metric; a fraction is read from its
+// per-pod recording rule. Strategy gpu reads the recorded GPU utilisation, which
+// no other scrape or rule writes.
+func ScaledSeries(c *v1alpha1.VLLMHPAConfig) (string, *metav1.LabelSelector) {
+	m := c.Spec.Metric
+	if c.Spec.Strategy == v1alpha1.StrategyGPU {
+		return m.Name, nil
+	}
+	match := map[string]string{v1alpha1.MetricLabelPrefix + v1alpha1.MarkerLabel: c.Name}
+	for k, v := range maps.All(m.Labels) {
+		match[v1alpha1.MetricLabelPrefix+k] = v
+	}
+	series := m.Name
+	if IsFraction(m.Name) {
+		series = PerPodRecord(m.Name)
+	}
+	return series, &metav1.LabelSelector{MatchLabels: match}
 }

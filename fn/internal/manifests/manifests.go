@@ -30,12 +30,15 @@ func Build(configs []*v1alpha1.VLLMHPAConfig) []Object {
 	})
 	var out, adapter, dcgm []Object
 	var adapterOwners, dcgmOwners []string
-	var adapterConfig *v1alpha1.VLLMHPAConfig
+	var adapterConfig, dcgmConfig *v1alpha1.VLLMHPAConfig
 	for _, c := range configs {
 		key := Key(c)
 		file := "vllmhpa-" + c.Name + ".yaml"
 		if c.Spec.Strategy == v1alpha1.StrategyVLLM {
 			out = append(out, Object{Value: BuildPodMonitoring(c), Owners: []string{key}, File: file})
+		}
+		if rules := BuildPerPodRules(c); rules != nil {
+			out = append(out, Object{Value: rules, Owners: []string{key}, File: file})
 		}
 		out = append(out, Object{Value: BuildHPA(c), Owners: []string{key}, File: file})
 		if !*c.Spec.ClusterResources {
@@ -46,6 +49,9 @@ func Build(configs []*v1alpha1.VLLMHPAConfig) []Object {
 		}
 		adapterOwners = append(adapterOwners, key)
 		if c.Spec.Strategy == v1alpha1.StrategyGPU {
+			if dcgmConfig == nil {
+				dcgmConfig = c
+			}
 			dcgmOwners = append(dcgmOwners, key)
 		}
 	}
@@ -55,7 +61,7 @@ func Build(configs []*v1alpha1.VLLMHPAConfig) []Object {
 		}
 	}
 	if len(dcgmOwners) > 0 {
-		for _, v := range BuildDCGM() {
+		for _, v := range BuildDCGM(dcgmConfig.Spec.GPU.Source) {
 			dcgm = append(dcgm, Object{Value: v, Owners: dcgmOwners, File: DCGMFile})
 		}
 	}

@@ -8,12 +8,15 @@ import (
 	"strings"
 
 	"github.com/kptdev/krm-functions-sdk/go/fn"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	apiregv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
 
 	"github.com/vllm-hpa/vllm-hpa/fn/api/v1alpha1"
 	"github.com/vllm-hpa/vllm-hpa/fn/internal/config"
+	"github.com/vllm-hpa/vllm-hpa/fn/internal/manifests"
 	"github.com/vllm-hpa/vllm-hpa/fn/internal/reconcile"
 	"github.com/vllm-hpa/vllm-hpa/fn/internal/workload"
 )
@@ -113,16 +116,159 @@ func check(src *config.Source, w *workload.Workload) fn.Results {
 				"use the container port's name or number", port.String(), vllm.Name, w.Describe())
 	}
 	if c.Spec.Metric.Name == v1alpha1.DefaultVLLMMetric {
-		maxSeqs := workload.IntFlag(vllm, "--max-num-seqs", workload.DefaultMaxNumSeqs)
-		target := resource.MustParse(string(*c.Spec.Metric.TargetAverageValue))
-		if target.Cmp(*resource.NewQuantity(int64(maxSeqs), resource.DecimalSI)) >= 0 {
-			fail(fn.Error, "spec.metric.targetAverageValue", string(*c.Spec.Metric.TargetAverageValue),
-				"spec.metric.targetAverageValue (%s) is at or above --max-num-seqs (%d) of container %s in %s: %s never exceeds %d, "+
-					"so the HorizontalPodAutoscaler would never scale up; use a target below %d (e.g. %d), or scale on vllm:num_requests_waiting",
-				string(*c.Spec.Metric.TargetAverageValue), maxSeqs, vllm.Name, w.Describe(), v1alpha1.DefaultVLLMMetric, maxSeqs, maxSeqs, max(1, maxSeqs*3/4))
-		}
+		results = append(results, checkMaxNumSeqs(src, w, vllm)...)
 	}
 	return results
+}
+
+// checkMaxNumSeqs refuses a vllm:num_requests_running target the gauge can never
+// exceed: vLLM runs at most --max-num-seqs requests at once. Without the flag the
+// limit is vLLM's default for the GPU, read from the workload's accelerator; where
+// the GPU cannot be told, a target above the smaller default is a warning.
+func checkMaxNumSeqs(src *config.Source, w *workload.Workload, vllm *corev1.Container) fn.Results {
+	raw := string(*src.Config.Spec.Metric.TargetAverageValue)
+	target := resource.MustParse(raw)
+	atOrAbove := func(n int) bool { return target.Cmp(*resource.NewQuantity(int64(n), resource.DecimalSI)) >= 0 }
+	result := func(sev fn.Severity, format string, args ...any) fn.Results {
+		return fn.Results{src.Result(sev, v1alpha1.FieldError{Field: "spec.metric.targetAverageValue", Value: raw, Message: fmt.Sprintf(format, args...)})}
+	}
+	limit, source := 0, ""
+	if v, ok := workload.Flag(vllm, "--max-num-seqs"); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return nil
+		}
+		limit, source = n, fmt.Sprintf("--max-num-seqs (%d) of container %s in %s", n, vllm.Name, w.Describe())
+	} else {
+		accelerators := w.Accelerators()
+		known := len(accelerators) > 0
+		for _, a := range accelerators {
+			n, ok := workload.DefaultMaxNumSeqs(a)
+			known = known && ok
+			if limit == 0 || n < limit {
+				limit = n
+			}
+		}
+		if !known {
+			if !atOrAbove(workload.SmallGPUMaxNumSeqs) {
+				return nil
+			}
+			gpu := "selects no " + workload.AcceleratorLabel + " in nodeSelector or required node affinity"
+			if len(accelerators) > 0 {
+				gpu = "selects " + workload.AcceleratorLabel + " " + strings.Join(accelerators, ", ") + ", which the function does not know"
+			}
+			return result(fn.Warning,
+				"spec.metric.targetAverageValue (%s) may be out of reach: container %s in %s sets no --max-num-seqs and its pod template %s, "+
+					"so vLLM's default cannot be told: %d on GPUs of 70 GiB or more other than A100 (H100, H200, B200), %d on others, where %s never exceeds %d; "+
+					"set --max-num-seqs, select the GPU with %s, or use a target below %d",
+				raw, vllm.Name, w.Describe(), gpu, workload.LargeGPUMaxNumSeqs, workload.SmallGPUMaxNumSeqs,
+				v1alpha1.DefaultVLLMMetric, workload.SmallGPUMaxNumSeqs, workload.AcceleratorLabel, workload.SmallGPUMaxNumSeqs)
+		}
+		source = fmt.Sprintf("vLLM's default --max-num-seqs (%d) on %s, which container %s in %s runs on without setting the flag",
+			limit, strings.Join(accelerators, ", "), vllm.Name, w.Describe())
+	}
+	if !atOrAbove(limit) {
+		return nil
+	}
+	return result(fn.Error,
+		"spec.metric.targetAverageValue (%s) is at or above %s: %s never exceeds %d, "+
+			"so the HorizontalPodAutoscaler would never scale up; use a target below %d (e.g. %d), or scale on vllm:num_requests_waiting",
+		raw, source, v1alpha1.DefaultVLLMMetric, limit, limit, max(1, limit*3/4))
+}
+
+// toleranceFeatureGate is the Kubernetes feature gate behind
+// spec.behavior.*.tolerance: alpha and off in 1.33 and 1.34, beta and on from
+// 1.35, GA in 1.37 (kubernetes/kubernetes, pkg/features/kube_features.go).
+const toleranceFeatureGate = "HPAConfigurableTolerance"
+
+// behaviorNotes says where a config's HPA behavior needs a recent cluster.
+func behaviorNotes(src *config.Source) fn.Results {
+	b := src.Config.Spec.Behavior
+	var results fn.Results
+	for _, dir := range []struct {
+		field string
+		rules *autoscalingv2.HPAScalingRules
+	}{{"spec.behavior.scaleUp", b.ScaleUp}, {"spec.behavior.scaleDown", b.ScaleDown}} {
+		if dir.rules == nil || dir.rules.Tolerance == nil {
+			continue
+		}
+		field, value := dir.field+".tolerance", strconv.FormatFloat(dir.rules.Tolerance.AsApproximateFloat64(), 'g', -1, 64)
+		results = append(results, src.Result(fn.Info, v1alpha1.FieldError{Field: field, Value: value, Message: fmt.Sprintf(
+			"%s (%s) takes effect only on Kubernetes 1.35 or later, where the %s feature gate is on by default; "+
+				"1.33 and 1.34 drop it unless the alpha gate is turned on, and older API servers do not know the field; "+
+				"elsewhere the HorizontalPodAutoscaler keeps the cluster-wide tolerance (10%% by default)",
+			field, value, toleranceFeatureGate)}))
+	}
+	return results
+}
+
+// checkMetricsAPIs refuses to register an API group that a server other than the
+// adapter already has in the input: an API group is served by one Service per
+// version, so the adapter's APIServices would silently take custom.metrics.k8s.io
+// from prometheus-adapter, or external.metrics.k8s.io from KEDA, and break every
+// autoscaler that relies on them. An APIService the function generated, or one that
+// names the adapter's own Service, is not a conflict.
+func checkMetricsAPIs(configs []*v1alpha1.VLLMHPAConfig, items fn.KubeObjects) fn.Results {
+	registers := map[string]bool{}
+	for _, o := range manifests.Build(configs) {
+		if a, ok := o.Value.(*apiregv1.APIService); ok {
+			registers[a.Spec.Group] = true
+		}
+	}
+	var results fn.Results
+	for _, item := range items {
+		if item.GetKind() != "APIService" || item.GroupKind().Group != apiregv1.GroupName {
+			continue
+		}
+		group := apiServiceGroup(item)
+		if group != manifests.CustomMetricsGroup && group != manifests.ExternalMetricsGroup {
+			continue
+		}
+		if item.GetAnnotation(reconcile.OwnerAnnotation) != "" && !strings.EqualFold(item.GetAnnotation(reconcile.ManagedAnnotation), "false") {
+			continue
+		}
+		ns, _, _ := item.NestedString("spec", "service", "namespace")
+		name, _, _ := item.NestedString("spec", "service", "name")
+		if ns == manifests.AdapterNamespace && name == manifests.AdapterName {
+			continue
+		}
+		server := "no Service (served by the API server itself)"
+		if name != "" {
+			server = "Service " + ns + "/" + name
+		}
+		if !registers[group] {
+			why := "no config sets spec.adapter.externalMetrics: true"
+			if group == manifests.CustomMetricsGroup {
+				why = "no config emits the adapter (spec.clusterResources: false)"
+			}
+			r := config.ObjectResult(item, fn.Info, fmt.Sprintf(
+				"APIService %s serves %s from %s; the function leaves that API to it, as %s",
+				item.GetName(), group, server, why))
+			r.Field = &fn.Field{Path: "spec.service"}
+			results = append(results, r)
+			continue
+		}
+		fix := "the Stackdriver adapter and another custom metrics server such as prometheus-adapter cannot share a cluster, and the HPA's metric names are the Stackdriver adapter's: remove that server and its APIServices from the package and the cluster"
+		if group == manifests.ExternalMetricsGroup {
+			fix = "set spec.adapter.externalMetrics: false (no strategy needs external metrics), or move that server's external metrics to the Stackdriver adapter"
+		}
+		r := config.ObjectResult(item, fn.Error, fmt.Sprintf(
+			"APIService %s already serves %s from %s, which vllm-hpa did not generate; the adapter's APIServices would take %s over and break whatever relies on it; %s",
+			item.GetName(), group, server, group, fix))
+		r.Field = &fn.Field{Path: "spec.service"}
+		results = append(results, r)
+	}
+	return results
+}
+
+// apiServiceGroup is an APIService's spec.group, else the group its name
+// (<version>.<group>) spells.
+func apiServiceGroup(item *fn.KubeObject) string {
+	if g, _, _ := item.NestedString("spec", "group"); g != "" {
+		return g
+	}
+	_, g, _ := strings.Cut(item.GetName(), ".")
+	return g
 }
 
 // servesPort reports whether the container has the port, by name or number, or

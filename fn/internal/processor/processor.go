@@ -50,6 +50,9 @@ func Process(rl *fn.ResourceList) {
 		}
 		results = append(results, derive(src, g, w)...)
 		errs := c.Validate()
+		if len(errs) == 0 {
+			results = append(results, behaviorNotes(src)...)
+		}
 		for _, e := range errs {
 			results = append(results, src.Result(fn.Error, e))
 		}
@@ -61,6 +64,9 @@ func Process(rl *fn.ResourceList) {
 		dirs[manifests.Key(c)] = path.Dir(src.Path())
 	}
 	results = append(results, checkDuplicateHPAs(sources, rl.Items)...)
+	if !hasError(results) {
+		results = append(results, checkMetricsAPIs(configs, rl.Items)...)
+	}
 	if hasError(results) {
 		rl.Results = append(rl.Results, results...)
 		return

@@ -20,9 +20,10 @@ const full = `{
 		"strategy": "vllm", "minReplicas": 1, "maxReplicas": 5, "clusterResources": true,
 		"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "vllm-gemma"},
 		"podSelector": {"app": "vllm-gemma"},
-		"metric": {"name": "vllm:num_requests_running", "targetAverageValue": 4},
+		"metric": {"name": "vllm:num_requests_running", "targetAverageValue": 4, "labels": {"model_name": "gemma"}},
 		"scrape": {"port": 8000, "path": "/metrics", "interval": "15s"},
-		"adapter": {"image": "gcr.io/gke-release/custom-metrics-stackdriver-adapter:v0.16.9-gke.0", "hardening": true, "gcpServiceAccount": "a@b.iam.gserviceaccount.com"},
+		"adapter": {"image": "gcr.io/gke-release/custom-metrics-stackdriver-adapter:v0.16.10-gke.0", "hardening": true, "externalMetrics": false, "gcpServiceAccount": "a@b.iam.gserviceaccount.com"},
+		"gpu": {"source": "own"},
 		"behavior": {
 			"scaleUp": {"stabilizationWindowSeconds": 0, "selectPolicy": "Max", "tolerance": "50m",
 				"policies": [{"type": "Pods", "value": 4, "periodSeconds": 60}]},

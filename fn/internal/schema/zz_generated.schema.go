@@ -26,6 +26,10 @@ var configSchema = &Schema{
 					Type:    "object",
 					Summary: "adapter configures the Custom Metrics Stackdriver Adapter",
 					Properties: map[string]*Schema{
+						"externalMetrics": {
+							Type:    "boolean",
+							Summary: "externalMetrics registers the adapter for the external metrics API (the v1beta1.external.metrics.k8s.io APIService and the external-metrics-reader role for the HorizontalPodAutoscaler)",
+						},
 						"gcpServiceAccount": {
 							Type:    "string",
 							Summary: "gcpServiceAccount, when set, annotates the adapter's Kubernetes service account with iam.gke.io/gcp-service-account (the older Workload Identity form)",
@@ -134,6 +138,17 @@ var configSchema = &Schema{
 					Type:    "boolean",
 					Summary: "clusterResources says whether to emit the cluster-wide objects: the Custom Metrics Stackdriver Adapter stack and, for strategy gpu, the DCGM scrape and recording rule",
 				},
+				"gpu": {
+					Type:    "object",
+					Summary: "gpu configures where the GPU utilisation of strategy gpu comes from",
+					Properties: map[string]*Schema{
+						"source": {
+							Type:    "string",
+							Summary: "source is the scrape the recording rule reads: own (a ClusterPodMonitoring of the function's, every 15 seconds) or gke-managed (GKE's managed DCGM scrape, job gke-managed-dcgm-exporter, every 30 seconds: no second copy of the series is ingested, but the HPA sees a change up to 30 seconds later)",
+							Enum:    []any{"own", "gke-managed"},
+						},
+					},
+				},
 				"maxReplicas": {
 					Type:    "integer",
 					Summary: "maxReplicas is the most replicas the autoscaler may run",
@@ -143,6 +158,13 @@ var configSchema = &Schema{
 					Type:    "object",
 					Summary: "metric names the metric and the per-pod average to hold it at",
 					Properties: map[string]*Schema{
+						"labels": {
+							Type:    "object",
+							Summary: "labels selects the metric's series by their Prometheus labels, e.g. {reason: capacity} for vllm:num_requests_waiting_by_reason, or model_name on a server that serves several models",
+							AdditionalProperties: &Schema{
+								Type: "string",
+							},
+						},
 						"name": {
 							Type:    "string",
 							Summary: "name is the Prometheus metric name, e.g. vllm:num_requests_waiting",

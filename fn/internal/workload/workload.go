@@ -22,9 +22,6 @@ const (
 	lwsWorkerIndexLabel = "leaderworkerset.sigs.k8s.io/worker-index"
 )
 
-// DefaultMaxNumSeqs is vLLM's default --max-num-seqs, the most requests it runs at once.
-const DefaultMaxNumSeqs = 256
-
 // Workload is the scale target as found among the items.
 type Workload struct {
 	Object *fn.KubeObject

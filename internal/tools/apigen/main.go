@@ -26,6 +26,9 @@ import (
 
 // The files apigen writes, relative to the repository root.
 const (
+	// crdFile is controller-gen's CRD, which apigen writes back with the doc
+	// comments it copies from upstream types corrected (v1alpha1.FixUpstreamDocs).
+	crdFile         = "fn/api/v1alpha1/vllmhpa.dev_vllmhpaconfigs.yaml"
 	jsonSchemaFile  = "fn/api/v1alpha1/vllmhpaconfig.schema.json"
 	definitionFile  = "fn/krmfunctiondefinition.yaml"
 	apiGuideFile    = "docs/api.md"
@@ -55,7 +58,11 @@ func main() {
 // generate returns the content of every file apigen writes, by path. The
 // API guide comes back whole, with only its field reference replaced.
 func generate(root string) (map[string][]byte, error) {
-	schema, node, err := loadCRD()
+	crd, err := v1alpha1.FixUpstreamDocs(v1alpha1.CRD)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", crdFile, err)
+	}
+	schema, node, err := loadCRD(crd)
 	if err != nil {
 		return nil, fmt.Errorf("reading the CRD embedded in fn/api/v1alpha1: %w", err)
 	}
@@ -87,21 +94,21 @@ func generate(root string) (map[string][]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", schemaGoFile, err)
 	}
-	return map[string][]byte{jsonSchemaFile: js, definitionFile: def, apiGuideFile: guide, schemaGoFile: goSchema}, nil
+	return map[string][]byte{crdFile: crd, jsonSchemaFile: js, definitionFile: def, apiGuideFile: guide, schemaGoFile: goSchema}, nil
 }
 
 // loadCRD returns the openAPIV3Schema of the CRD's only version, typed and as
-// the YAML controller-gen wrote.
-func loadCRD() (*apiextensionsv1.JSONSchemaProps, *yaml.Node, error) {
+// YAML.
+func loadCRD(raw []byte) (*apiextensionsv1.JSONSchemaProps, *yaml.Node, error) {
 	var crd apiextensionsv1.CustomResourceDefinition
-	if err := k8syaml.UnmarshalStrict(v1alpha1.CRD, &crd); err != nil {
+	if err := k8syaml.UnmarshalStrict(raw, &crd); err != nil {
 		return nil, nil, err
 	}
 	if len(crd.Spec.Versions) != 1 || crd.Spec.Versions[0].Name != v1alpha1.Version || crd.Spec.Versions[0].Schema == nil {
 		return nil, nil, fmt.Errorf("want one version, %s, with a schema", v1alpha1.Version)
 	}
 	var doc yaml.Node
-	if err := yaml.NewDecoder(bytes.NewReader(v1alpha1.CRD)).Decode(&doc); err != nil {
+	if err := yaml.NewDecoder(bytes.NewReader(raw)).Decode(&doc); err != nil {
 		return nil, nil, err
 	}
 	node := lookup(doc.Content[0], "spec", "versions", "0", "schema", "openAPIV3Schema")
