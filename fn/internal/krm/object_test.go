@@ -9,7 +9,6 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 
 	"github.com/vllm-hpa/vllm-hpa/fn/api/v1alpha1"
 	"github.com/vllm-hpa/vllm-hpa/fn/internal/krm"
@@ -53,15 +52,16 @@ func fromTyped(t *testing.T, v any) string {
 // prints them (scaleTargetRef before minReplicas, name before namespace), with
 // apiVersion ahead of kind; map keys are sorted, as encoding/json writes them.
 func TestFromTypedKeepsStructOrder(t *testing.T) {
+	minReplicas, window := int32(1), int32(300)
 	hpa := &autoscalingv2.HorizontalPodAutoscaler{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "autoscaling/v2", Kind: "HorizontalPodAutoscaler"},
 		ObjectMeta: metav1.ObjectMeta{Name: "gemma", Namespace: "default", Labels: map[string]string{"b": "2", "a": "1"}},
 		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
 			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "vllm"},
-			MinReplicas:    ptr.To[int32](1),
+			MinReplicas:    &minReplicas,
 			MaxReplicas:    5,
 			Behavior: &autoscalingv2.HorizontalPodAutoscalerBehavior{
-				ScaleDown: &autoscalingv2.HPAScalingRules{StabilizationWindowSeconds: ptr.To[int32](300)},
+				ScaleDown: &autoscalingv2.HPAScalingRules{StabilizationWindowSeconds: &window},
 			},
 		},
 	}
@@ -102,10 +102,11 @@ func TestFromTypedLeavesOutServerFields(t *testing.T) {
 	if got := fromTyped(t, ns); got != want {
 		t.Errorf("Namespace: got:\n%s\nwant:\n%s", got, want)
 	}
+	replicas := int32(2)
 	d := &appsv1.Deployment{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
 		ObjectMeta: metav1.ObjectMeta{Name: "d"},
-		Spec:       appsv1.DeploymentSpec{Replicas: ptr.To[int32](2)},
+		Spec:       appsv1.DeploymentSpec{Replicas: &replicas},
 	}
 	if got := fromTyped(t, d); strings.Contains(got, "strategy") || strings.Contains(got, "status") || !strings.Contains(got, "replicas: 2") {
 		t.Errorf("Deployment: want replicas and no strategy or status, got:\n%s", got)
