@@ -3,8 +3,10 @@
 package krm
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"strconv"
 
 	"github.com/kptdev/krm-functions-sdk/go/fn"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -18,25 +20,22 @@ import (
 // It is the SDK's fn.NewFromTypedObject (encoding/json, then a YAML node) except
 // for field order: the SDK goes through a map and re-sorts every mapping (kyaml's
 // FieldOrder, then alphabetically: spec.behavior before spec.scaleTargetRef),
-// while reading the JSON text as YAML keeps the struct's order, as kubectl
-// prints objects and as every checked-in output of this function is written.
-// The parser refuses a JSON key over 1024 characters (a YAML implicit key's
-// limit) with an error; the keys written here are field names and validated
-// label keys, at most 317 characters.
+// while reading the JSON in order keeps the struct's order, as kubectl prints
+// objects and as every checked-in output of this function is written.
 func FromTyped(v any) (*fn.KubeObject, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return nil, fmt.Errorf("encoding %T: %w", v, err)
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(b, &doc); err != nil {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	node, err := jsonNode(d)
+	if err != nil {
 		return nil, fmt.Errorf("decoding %T: %w", v, err)
 	}
-	node := doc.Content[0]
 	if node.Kind != yaml.MappingNode {
 		return nil, fmt.Errorf("encoding %T: not an object", v)
 	}
-	blockStyle(node)
 	apiVersionFirst(node)
 	rn := yaml.NewRNode(node)
 	if err := rn.PipeE(yaml.Clear("status")); err != nil {
@@ -55,14 +54,60 @@ func FromTyped(v any) (*fn.KubeObject, error) {
 	return fn.MoveToKubeObject(rn), nil
 }
 
-// blockStyle drops JSON's flow style and double quotes, so the object is written
-// as ordinary block YAML. The nodes keep the tags the parser resolved, so the
-// encoder still quotes a string that would read as another type ("4", "true").
-func blockStyle(n *yaml.Node) {
-	n.Style = 0
-	for _, c := range n.Content {
-		blockStyle(c)
+// jsonNode reads the next JSON value of d as the node the YAML parser would make
+// of it, tags included, in block style: the tags decide the quoting, so a string
+// "4" stays quoted and a number 4 does not. The YAML parser reads the same JSON
+// into the same nodes (a test holds them equal), but allocates 0.5 MB more in a
+// generator run and costs it 0.3-1.3 ms more CPU: 2.07x bench/noop-typed's CPU
+// against 1.87x with this (medians of 500 paired runs), where make bench
+// allows 2x.
+func jsonNode(d *json.Decoder) (*yaml.Node, error) {
+	tok, err := d.Token()
+	if err != nil {
+		return nil, err
 	}
+	switch t := tok.(type) {
+	case json.Delim:
+		n := &yaml.Node{Kind: yaml.MappingNode, Tag: yaml.NodeTagMap}
+		if t == '[' {
+			n.Kind, n.Tag = yaml.SequenceNode, yaml.NodeTagSeq
+		}
+		for d.More() {
+			if n.Kind == yaml.MappingNode {
+				key, err := d.Token()
+				if err != nil {
+					return nil, err
+				}
+				n.Content = append(n.Content, scalar(yaml.NodeTagString, key.(string)))
+			}
+			value, err := jsonNode(d)
+			if err != nil {
+				return nil, err
+			}
+			n.Content = append(n.Content, value)
+		}
+		_, err := d.Token() // the closing delimiter
+		return n, err
+	case string:
+		return scalar(yaml.NodeTagString, t), nil
+	case json.Number:
+		// YAML reads a number as an int when it fits 64 bits, signed or not.
+		tag := yaml.NodeTagInt
+		if _, err := strconv.ParseInt(t.String(), 10, 64); err != nil {
+			if _, err := strconv.ParseUint(t.String(), 10, 64); err != nil {
+				tag = yaml.NodeTagFloat
+			}
+		}
+		return scalar(tag, t.String()), nil
+	case bool:
+		return scalar(yaml.NodeTagBool, strconv.FormatBool(t)), nil
+	default:
+		return scalar(yaml.NodeTagNull, "null"), nil
+	}
+}
+
+func scalar(tag, value string) *yaml.Node {
+	return &yaml.Node{Kind: yaml.ScalarNode, Tag: tag, Value: value}
 }
 
 // apiVersionFirst moves apiVersion ahead of kind, as manifests are written.
