@@ -42,7 +42,6 @@ FUZZTIME ?= 30s
 fuzz:
 	$(GO) test ./fn/internal/processor -run '^$$' -fuzz '^FuzzMain$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s
 	$(GO) test ./fn/internal/processor -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s
-	$(GO) test ./fn/api/v1alpha1 -run '^$$' -fuzz '^FuzzParsePromDuration$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s
 
 ## e2e: the end-to-end suite on a real control plane built from Go modules and run
 ## on 127.0.0.1 (e2e/README.md): every rendered object accepted, the GPU recording

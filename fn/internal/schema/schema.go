@@ -7,6 +7,13 @@
 // from the CRD, as Kubernetes' openapi-gen does for its own types), so a run
 // pays nothing to read it. apigen refuses a CRD that uses a keyword Schema does
 // not hold: no constraint of the CRD can go unchecked.
+//
+// This small validator stands in for the API server's (apiextensions-apiserver
+// on kube-openapi; agree_test.go holds the two to the same verdicts). Reading
+// the embedded CRD and validating with kube-openapi gives the same results and
+// messages, but costs a generator run 2.0 ms more CPU, 13M more instructions
+// (25.5M to 38.8M) and 1 MiB more memory: 2.31x bench/noop-typed's CPU instead
+// of 1.93x (medians of 500 paired runs), past the 2x make bench allows.
 package schema
 
 import (
