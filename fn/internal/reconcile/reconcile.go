@@ -1,10 +1,16 @@
-// Package reconcile merges the objects the configs want into the package's items:
-// it replaces the objects the function generated before, removes the ones no config
-// wants any more, and refuses to overwrite objects it does not own.
+// Package reconcile merges the objects the configs of a run want into the
+// package's items. It changes or removes only what those configs own: it
+// replaces their objects, removes the ones none of them wants any more, shares
+// cluster-wide objects with configs that are not in the run, and refuses to
+// overwrite any other object at a name it writes. Everything else comes back
+// as it went in.
 package reconcile
 
 import (
 	"fmt"
+	"maps"
+	"path"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -12,133 +18,247 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/kio/kioutil"
 
 	"github.com/vllm-hpa/vllm-hpa/fn/internal/config"
+	"github.com/vllm-hpa/vllm-hpa/fn/internal/inventory"
+	"github.com/vllm-hpa/vllm-hpa/fn/internal/manifests"
 )
 
+// The annotations the function reads on the objects it meets.
 const (
-	// OwnerAnnotation marks a generated object with the configs that want it, as
-	// "namespace/name" joined by commas. app.kubernetes.io/managed-by is not used:
-	// Config Sync overwrites it.
-	OwnerAnnotation = "vllmhpa.dev/generated-by"
-	// ManagedAnnotation set to "false" on an object hands it to the user: the
-	// function neither replaces nor removes it.
-	ManagedAnnotation = "vllmhpa.dev/managed"
+	OwnerAnnotation   = inventory.OwnerAnnotation
+	ManagedAnnotation = inventory.ManagedAnnotation
 )
 
-// placementAnnotations say where an orchestrator keeps an object; a replaced
-// object keeps them so that kpt writes it back to the same file and place.
-var placementAnnotations = []string{
-	kioutil.PathAnnotation, kioutil.IndexAnnotation, kioutil.IdAnnotation,
-	kioutil.LegacyPathAnnotation, kioutil.LegacyIndexAnnotation, kioutil.LegacyIdAnnotation,
+// keptAnnotations say where an orchestrator keeps an object; a replaced object
+// keeps them so that kpt writes it back to the same file. Its index is chosen
+// afresh (see index).
+var keptAnnotations = []string{
+	kioutil.PathAnnotation, kioutil.IdAnnotation,
+	kioutil.LegacyPathAnnotation, kioutil.LegacyIdAnnotation,
 }
 
-// Desired is one object the configs want.
+// Desired is one object the configs of the run want.
 type Desired struct {
 	Object *fn.KubeObject
-	// Owners are the configs that want it, as namespace/name.
+	ID     manifests.ID
+	// Owners are the configs that want it, as namespace/name, sorted.
 	Owners []string
 	// Path is the package-relative file for the object when it is new.
 	Path string
 }
 
 // Apply returns the items with the desired objects merged in, and what it did.
-// When the results hold an error, the returned items must not be used.
-func Apply(items fn.KubeObjects, desired []Desired) (fn.KubeObjects, fn.Results) {
-	var results fn.Results
-	namespaced := map[string]bool{}
-	want := map[string]int{}
+// configs holds the configs of the run, as namespace/name. desired must be in
+// the order a first render writes them: each file's objects get their indexes
+// in that order. When the results hold an error, the returned items must not
+// be used.
+func Apply(inv *inventory.Inventory, desired []Desired, configs map[string]bool) (fn.KubeObjects, fn.Results) {
+	want := make(map[manifests.ID]int, len(desired))
 	for i, d := range desired {
-		if d.Object.GetNamespace() != "" {
-			namespaced[groupKind(d.Object)] = true
+		want[d.ID] = i
+	}
+	a := &applier{configs: configs, desired: desired, claimed: make([]*inventory.Entry, len(desired))}
+	for i := range inv.Entries {
+		e := &inv.Entries[i]
+		di, wanted := -1, false
+		if e.ID.Kind != "" {
+			di, wanted = want[e.ID]
 		}
-		want[id(d.Object, namespaced)] = i
+		a.item(e, di, wanted)
+	}
+	for i, d := range desired {
+		if a.claimed[i] == nil {
+			a.out = append(a.out, output{obj: d.Object, desired: i, path: d.Path})
+		}
+	}
+	a.index()
+	items := make(fn.KubeObjects, len(a.out))
+	for i, o := range a.out {
+		items[i] = o.obj
+	}
+	return items, a.results
+}
+
+type applier struct {
+	configs map[string]bool
+	desired []Desired
+	// claimed[i] is the item at the identity of desired[i], once met.
+	claimed []*inventory.Entry
+	out     []output
+	results fn.Results
+}
+
+// output is one object of the output.
+type output struct {
+	obj *fn.KubeObject
+	// desired is the index of the desired object this run writes, -1 for an
+	// item it leaves in place.
+	desired int
+	// path and index place the object in the package: an item's, or for an
+	// object this run writes, its file (index is chosen by applier.index).
+	path  string
+	index int
+}
+
+// keep leaves an item in the output, placed where it was.
+func (a *applier) keep(e *inventory.Entry, obj *fn.KubeObject) {
+	a.out = append(a.out, output{obj: obj, desired: -1, path: e.Path, index: e.Index})
+}
+
+// item decides what becomes of one input item: kept as it is, replaced by the
+// desired object di (when wanted), or removed.
+func (a *applier) item(e *inventory.Entry, di int, wanted bool) {
+	item := e.Object
+	var inRun, others []string
+	for _, o := range e.Owners {
+		switch {
+		case a.configs[o] && manifests.Generates(o, e.ID):
+			inRun = append(inRun, o)
+		case !a.configs[o]:
+			others = append(others, o)
+		}
+	}
+	if !wanted && len(inRun) == 0 {
+		// Not this run's: a user object, or one generated for configs that are
+		// not in this run (another package, an earlier kpt fn eval).
+		if len(e.Owners) > 0 && manifests.MayGenerate(e.ID) && !strings.EqualFold(e.Managed, "false") {
+			a.result(item, fn.Info, fmt.Sprintf("%s is left as it is: its %s annotation names %s, and no config of this run generates it",
+				e.ID, OwnerAnnotation, strings.Join(e.Owners, ", ")))
+		}
+		a.keep(e, item)
+		return
 	}
 
-	placed := make([]bool, len(desired))
-	out := make(fn.KubeObjects, 0, len(items)+len(desired))
-	for _, item := range items {
-		i, wanted := want[id(item, namespaced)]
-		owned := item.GetAnnotation(OwnerAnnotation) != ""
-		switch {
-		case item.GetAnnotation(ManagedAnnotation) == "false":
-			if wanted {
-				placed[i] = true
-				results = append(results, config.ObjectResult(item, fn.Info, fmt.Sprintf(
-					"%s is annotated %s: \"false\", so it is left as it is", describe(item), ManagedAnnotation)))
-			}
-			out = append(out, item)
-		case wanted && !owned:
-			placed[i] = true
-			results = append(results, config.ObjectResult(item, fn.Error, fmt.Sprintf(
+	switch strings.ToLower(e.Managed) {
+	case "", "true":
+	case "false":
+		a.keep(e, item)
+		if wanted && a.claim(e, di) {
+			a.result(item, fn.Info, fmt.Sprintf("%s is annotated %s: %q, so it is left as it is", e.ID, ManagedAnnotation, e.Managed))
+		}
+		return
+	default:
+		a.keep(e, item)
+		a.fieldResult(item, fn.Error, "metadata.annotations["+ManagedAnnotation+"]", e.Managed, fmt.Sprintf(
+			"%s is annotated %s: %q, which is neither true nor false; write \"false\" to keep the object as yours, or \"true\" (or nothing) to let vllm-hpa manage it",
+			e.ID, ManagedAnnotation, e.Managed))
+		return
+	}
+
+	if !wanted {
+		if len(others) == 0 {
+			a.result(item, fn.Info, fmt.Sprintf("removed %s: no config wants it any more (it was generated for %s)", e.ID, strings.Join(e.Owners, ", ")))
+			return
+		}
+		// Shared with configs that are not in this run: theirs from now on.
+		kept := item.Copy()
+		_ = kept.SetAnnotation(OwnerAnnotation, strings.Join(others, ","))
+		a.keep(e, kept)
+		a.result(item, fn.Info, fmt.Sprintf("%s is kept for %s; %s no longer wants it", e.ID, strings.Join(others, ", "), strings.Join(inRun, ", ")))
+		return
+	}
+
+	d := a.desired[di]
+	if !a.claim(e, di) {
+		a.keep(e, item)
+		return
+	}
+	shared := len(e.Owners) > 0 && manifests.IsClusterWide(e.ID)
+	if len(inRun) == 0 && !shared {
+		a.keep(e, item)
+		if len(e.Owners) == 0 {
+			a.fieldResult(item, fn.Error, "metadata.name", e.ID.Name, fmt.Sprintf(
 				"%s already exists and was not generated by vllm-hpa, which wants to write an object of that name for %s; "+
 					"rename the config, remove the object, or annotate it %s: \"false\" to keep it as yours",
-				describe(item), strings.Join(desired[i].Owners, ", "), ManagedAnnotation)))
-			out = append(out, item)
-		case wanted:
-			placed[i] = true
-			obj := desired[i].Object
-			for _, a := range placementAnnotations {
-				if v := item.GetAnnotation(a); v != "" {
-					_ = obj.SetAnnotation(a, v)
-				}
-			}
-			out = append(out, obj)
-		case owned:
-			results = append(results, config.ObjectResult(item, fn.Info, fmt.Sprintf(
-				"removed %s: no config wants it any more (it was generated for %s)", describe(item), item.GetAnnotation(OwnerAnnotation))))
-		default:
-			out = append(out, item)
+				e.ID, strings.Join(d.Owners, ", "), ManagedAnnotation))
+		} else {
+			a.fieldResult(item, fn.Error, "metadata.annotations["+OwnerAnnotation+"]", strings.Join(e.Owners, ","), fmt.Sprintf(
+				"%s was generated for %s, not for a config of this run, and %s wants to write an object of that name; "+
+					"two configs would overwrite each other's object: rename the config, remove the object, or annotate it %s: \"false\" to keep it as it is",
+				e.ID, strings.Join(e.Owners, ", "), strings.Join(d.Owners, ", "), ManagedAnnotation))
+		}
+		return
+	}
+	obj := d.Object
+	if len(others) > 0 {
+		// A cluster-wide object keeps the owners that are not in this run.
+		owners := slices.Compact(slices.Sorted(slices.Values(append(slices.Clone(d.Owners), others...))))
+		_ = obj.SetAnnotation(OwnerAnnotation, strings.Join(owners, ","))
+	}
+	for _, k := range keptAnnotations {
+		if v := item.GetAnnotation(k); v != "" {
+			_ = obj.SetAnnotation(k, v)
 		}
 	}
+	a.out = append(a.out, output{obj: obj, desired: di, path: e.Path})
+}
 
-	next := nextIndexes(items)
-	for i, d := range desired {
-		if placed[i] {
+// claim records e as the item at the identity of desired[di]. A second item at
+// that identity is an error: the function cannot tell which one to write.
+func (a *applier) claim(e *inventory.Entry, di int) bool {
+	first := a.claimed[di]
+	if first == nil {
+		a.claimed[di] = e
+		return true
+	}
+	a.fieldResult(e.Object, fn.Error, "metadata.name", e.ID.Name, fmt.Sprintf(
+		"%s is in the input twice (%s and %s), and vllm-hpa writes one object of that name for %s; remove one of them",
+		e.ID, place(first), place(e), strings.Join(a.desired[di].Owners, ", ")))
+	return false
+}
+
+// index gives the objects this run writes their indexes: in each file, after
+// every item the run leaves in it, in the order a first render writes them. An
+// index never depends on the one an object had before, so that switching a
+// config back and forth leaves its file as a fresh render writes it.
+func (a *applier) index() {
+	last := map[string]int{}
+	files := map[string][]output{}
+	for _, o := range a.out {
+		if o.path == "" {
 			continue
 		}
-		obj := d.Object
-		if d.Path != "" {
-			_ = obj.SetAnnotation(kioutil.PathAnnotation, d.Path)
-			_ = obj.SetAnnotation(kioutil.IndexAnnotation, strconv.Itoa(next[d.Path]))
-			next[d.Path]++
+		file := path.Clean(o.path)
+		if o.desired >= 0 {
+			files[file] = append(files[file], o)
+		} else if prev, ok := last[file]; !ok || o.index > prev {
+			last[file] = o.index
 		}
-		out = append(out, obj)
 	}
-	return out, results
-}
-
-// id identifies an object by group, kind, namespace and name: the version does not
-// matter. An item with no namespace, of a kind the function writes namespaced, is
-// in "default", as kubectl would apply it.
-func id(obj *fn.KubeObject, namespaced map[string]bool) string {
-	gk := groupKind(obj)
-	ns := obj.GetNamespace()
-	if ns == "" && namespaced[gk] {
-		ns = "default"
-	}
-	return gk + "|" + ns + "|" + obj.GetName()
-}
-
-func groupKind(obj *fn.KubeObject) string {
-	gk := obj.GroupKind()
-	return gk.Kind + "." + gk.Group
-}
-
-func describe(obj *fn.KubeObject) string {
-	if ns := obj.GetNamespace(); ns != "" {
-		return fmt.Sprintf("%s %s/%s", obj.GetKind(), ns, obj.GetName())
-	}
-	return fmt.Sprintf("%s %s", obj.GetKind(), obj.GetName())
-}
-
-// nextIndexes returns, per file, the first index no item uses yet.
-func nextIndexes(items fn.KubeObjects) map[string]int {
-	next := map[string]int{}
-	for _, item := range items {
-		if p := item.PathAnnotation(); p != "" {
-			if i := item.IndexAnnotation() + 1; i > next[p] {
-				next[p] = i
+	for _, file := range slices.Sorted(maps.Keys(files)) {
+		objs := files[file]
+		slices.SortFunc(objs, func(x, y output) int { return x.desired - y.desired })
+		next := 0
+		if i, ok := last[file]; ok {
+			next = i + 1
+		}
+		for _, o := range objs {
+			index := strconv.Itoa(next)
+			_ = o.obj.SetAnnotation(kioutil.PathAnnotation, o.path)
+			_ = o.obj.SetAnnotation(kioutil.IndexAnnotation, index)
+			if o.obj.GetAnnotation(kioutil.LegacyPathAnnotation) != "" {
+				// kyaml refuses legacy and current annotations that disagree.
+				_ = o.obj.SetAnnotation(kioutil.LegacyIndexAnnotation, index)
 			}
+			next++
 		}
 	}
-	return next
+}
+
+func (a *applier) result(obj *fn.KubeObject, severity fn.Severity, msg string) {
+	a.results = append(a.results, config.ObjectResult(obj, severity, msg))
+}
+
+func (a *applier) fieldResult(obj *fn.KubeObject, severity fn.Severity, field string, value any, msg string) {
+	r := config.ObjectResult(obj, severity, msg)
+	r.Field = &fn.Field{Path: field, CurrentValue: value}
+	a.results = append(a.results, r)
+}
+
+// place says where an item is, for a message: its file and index, or its
+// position among the items.
+func place(e *inventory.Entry) string {
+	if e.Path != "" {
+		return fmt.Sprintf("%s, index %d", e.Path, max(e.Index, 0))
+	}
+	return fmt.Sprintf("items[%d]", e.Position)
 }

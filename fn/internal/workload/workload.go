@@ -12,6 +12,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/vllm-hpa/vllm-hpa/fn/api/v1alpha1"
+	"github.com/vllm-hpa/vllm-hpa/fn/internal/inventory"
+	"github.com/vllm-hpa/vllm-hpa/fn/internal/manifests"
 )
 
 // LeaderWorkerSet labels: every pod of a group carries the set's name; the leader
@@ -46,16 +48,9 @@ func (w *Workload) Describe() string {
 
 // Find returns the workload the config targets, or nil when it is not among the
 // items (kustomize generator mode only sees the config).
-func Find(items fn.KubeObjects, namespace string, ref v1alpha1.ScaleTargetRef) (*Workload, error) {
-	group, _, _ := strings.Cut(ref.APIVersion, "/")
-	if !strings.Contains(ref.APIVersion, "/") {
-		group = ""
-	}
-	for _, item := range items {
-		if item.GetKind() != ref.Kind || item.GetName() != ref.Name || item.GroupKind().Group != group || namespaceOf(item) != namespace {
-			continue
-		}
-		return read(item)
+func Find(inv *inventory.Inventory, namespace string, ref v1alpha1.ScaleTargetRef) (*Workload, error) {
+	if found := inv.Lookup(manifests.NewID(ref.APIVersion, ref.Kind, namespace, ref.Name)); len(found) > 0 {
+		return read(found[0].Object)
 	}
 	return nil, nil
 }
@@ -184,15 +179,25 @@ func merge(a, b map[string]string) map[string]string {
 	return out
 }
 
-// Others lists the workloads of the kind among the items, as "namespace/name", for
-// a config whose target is not there: kustomize renames resources (namePrefix,
-// namespace) before it runs transformers, so the target may be there under a new name.
-func Others(items fn.KubeObjects, kind string) []string {
-	var names []string
-	for _, item := range items {
-		if item.GetKind() == kind {
-			names = append(names, namespaceOf(item)+"/"+item.GetName())
+// MaxCandidates bounds the workloads Candidates names.
+const MaxCandidates = 5
+
+// Candidates names, for a config whose target is not among the items, the
+// first MaxCandidates workloads of the target's kind in its namespace, and
+// says how many more there are: kustomize renames resources (namePrefix,
+// nameSuffix) before it runs transformers, so the target may be there under a
+// new name. The function's own objects are never candidates.
+func Candidates(inv *inventory.Inventory, namespace string, ref v1alpha1.ScaleTargetRef) (names []string, more int) {
+	id := manifests.NewID(ref.APIVersion, ref.Kind, namespace, ref.Name)
+	for _, e := range inv.OfKind(id.Group, id.Kind, id.Namespace) {
+		if e.Generated() || manifests.IsClusterWide(e.ID) {
+			continue
+		}
+		if len(names) < MaxCandidates {
+			names = append(names, e.ID.Name)
+		} else {
+			more++
 		}
 	}
-	return names
+	return names, more
 }
