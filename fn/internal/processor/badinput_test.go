@@ -128,7 +128,7 @@ var badInputs = []struct {
 	{name: "empty input", input: func() string { return "" }, wantErr: "not a KRM ResourceList"},
 	{name: "binary garbage", input: func() string { return "\x00\x01\x02\xff\xfe" + strings.Repeat("\x00", 100) }, wantErr: "not a KRM ResourceList"},
 	{name: "a Deployment, not a ResourceList", input: func() string { return "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\n" }, wantErr: "not a KRM ResourceList"},
-	{name: "items is a mapping", input: func() string { return "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: {a: b}\n" }, wantErr: "not a KRM ResourceList"},
+	{name: "items is a mapping", input: func() string { return "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: {a: b}\n" }, wantErr: "items is not a list"},
 	{name: "items holds a string", input: func() string { return "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: [hello]\n" }, wantErr: "items[0] is a scalar"},
 	{name: "an undefined alias", input: func() string { return "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: [*nowhere]\n" }, wantErr: "not a KRM ResourceList"},
 	{name: "tabs for indentation", input: func() string { return strings.ReplaceAll(goodConfig, "  spec:\n    ", "  spec:\n\t") }, wantErr: "not a KRM ResourceList"},

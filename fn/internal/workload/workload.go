@@ -5,6 +5,7 @@ package workload
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -183,21 +184,22 @@ func merge(a, b map[string]string) map[string]string {
 const MaxCandidates = 5
 
 // Candidates names, for a config whose target is not among the items, the
-// first MaxCandidates workloads of the target's kind in its namespace, and
-// says how many more there are: kustomize renames resources (namePrefix,
+// first MaxCandidates workloads of the target's kind in its namespace, in
+// name order (so the same input names the same ones, whatever the item order),
+// and says how many more there are: kustomize renames resources (namePrefix,
 // nameSuffix) before it runs transformers, so the target may be there under a
 // new name. The function's own objects are never candidates.
 func Candidates(inv *inventory.Inventory, namespace string, ref v1alpha1.ScaleTargetRef) (names []string, more int) {
 	id := manifests.NewID(ref.APIVersion, ref.Kind, namespace, ref.Name)
 	for _, e := range inv.OfKind(id.Group, id.Kind, id.Namespace) {
-		if e.Generated() || manifests.IsClusterWide(e.ID) {
-			continue
-		}
-		if len(names) < MaxCandidates {
+		if !e.Generated() && !manifests.IsClusterWide(e.ID) {
 			names = append(names, e.ID.Name)
-		} else {
-			more++
 		}
 	}
-	return names, more
+	slices.Sort(names)
+	names = slices.Compact(names)
+	if len(names) > MaxCandidates {
+		return names[:MaxCandidates], len(names) - MaxCandidates
+	}
+	return names, 0
 }
