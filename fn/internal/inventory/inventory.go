@@ -44,10 +44,16 @@ type Entry struct {
 
 // Inventory is every item of a ResourceList, read once.
 type Inventory struct {
-	Entries []Entry
-	byID    map[manifests.ID][]int
+	// Items are the items, in input order.
+	Items fn.KubeObjects
+	// entries are the items that are objects or have a place in the package;
+	// at maps each item to its entry, -1 for one that has neither (an empty
+	// mapping), which costs no more than its place in at.
+	entries []Entry
+	at      []int32
+	byID    map[manifests.ID][]int32
 	// byKind lists the items of each kind and namespace, in input order.
-	byKind map[kindKey][]int
+	byKind map[kindKey][]int32
 }
 
 type kindKey struct{ group, kind, namespace string }
@@ -55,42 +61,60 @@ type kindKey struct{ group, kind, namespace string }
 // New reads items.
 func New(items fn.KubeObjects) *Inventory {
 	inv := &Inventory{
-		Entries: make([]Entry, len(items)),
-		byID:    map[manifests.ID][]int{},
-		byKind:  map[kindKey][]int{},
+		Items:  items,
+		at:     make([]int32, len(items)),
+		byID:   map[manifests.ID][]int32{},
+		byKind: map[kindKey][]int32{},
 	}
 	for i, item := range items {
-		e := &inv.Entries[i]
-		*e = Entry{Object: item, Position: i, Index: -1}
-		kind := item.GetKind()
-		if kind == "" {
-			continue // not an object anything refers to: it passes through
-		}
-		e.ID = manifests.NewID(item.GetAPIVersion(), kind, item.GetNamespace(), item.GetName())
+		inv.at[i] = -1
 		// Values are read as written, so that an unquoted managed: false counts.
 		annotations, _, _ := item.NestedStringMap("metadata", "annotations")
-		if owners := annotations[OwnerAnnotation]; owners != "" {
-			e.Owners = ParseOwners(owners)
+		kind := item.GetKind()
+		if kind == "" && len(annotations) == 0 {
+			continue // nothing refers to it and it has no place: it passes through
 		}
-		e.Managed = annotations[ManagedAnnotation]
+		e := Entry{Object: item, Position: i, Index: -1}
 		e.Path = firstOf(annotations, kioutil.PathAnnotation, kioutil.LegacyPathAnnotation)
 		if s := firstOf(annotations, kioutil.IndexAnnotation, kioutil.LegacyIndexAnnotation); s != "" {
 			if n, err := strconv.Atoi(s); err == nil && n >= 0 {
 				e.Index = n
 			}
 		}
-		inv.byID[e.ID] = append(inv.byID[e.ID], i)
-		k := kindKey{e.ID.Group, e.ID.Kind, e.ID.Namespace}
-		inv.byKind[k] = append(inv.byKind[k], i)
+		n := int32(len(inv.entries))
+		inv.at[i] = n
+		if kind != "" {
+			e.ID = manifests.NewID(item.GetAPIVersion(), kind, item.GetNamespace(), item.GetName())
+			if owners := annotations[OwnerAnnotation]; owners != "" {
+				e.Owners = ParseOwners(owners)
+			}
+			e.Managed = annotations[ManagedAnnotation]
+			inv.byID[e.ID] = append(inv.byID[e.ID], n)
+			k := kindKey{e.ID.Group, e.ID.Kind, e.ID.Namespace}
+			inv.byKind[k] = append(inv.byKind[k], n)
+		}
+		inv.entries = append(inv.entries, e)
 	}
 	return inv
 }
 
+// Entry returns the entry of items[i], nil for an item that is neither an
+// object nor placed in the package.
+func (inv *Inventory) Entry(i int) *Entry {
+	if n := inv.at[i]; n >= 0 {
+		return &inv.entries[n]
+	}
+	return nil
+}
+
+// Entries returns the entries, in input order.
+func (inv *Inventory) Entries() []Entry { return inv.entries }
+
 // Lookup returns the items of identity id, in input order.
 func (inv *Inventory) Lookup(id manifests.ID) []*Entry {
 	var out []*Entry
-	for _, i := range inv.byID[id] {
-		out = append(out, &inv.Entries[i])
+	for _, n := range inv.byID[id] {
+		out = append(out, &inv.entries[n])
 	}
 	return out
 }
@@ -98,8 +122,8 @@ func (inv *Inventory) Lookup(id manifests.ID) []*Entry {
 // OfKind returns the items of a kind in a namespace, in input order.
 func (inv *Inventory) OfKind(group, kind, namespace string) []*Entry {
 	var out []*Entry
-	for _, i := range inv.byKind[kindKey{group, kind, namespace}] {
-		out = append(out, &inv.Entries[i])
+	for _, n := range inv.byKind[kindKey{group, kind, namespace}] {
+		out = append(out, &inv.entries[n])
 	}
 	return out
 }

@@ -146,8 +146,9 @@ func servesPort(c *corev1.Container, port intstr.IntOrString) bool {
 func checkDuplicateHPAs(p *plan, inv *inventory.Inventory, rep *report) {
 	// The package's HPAs, by the workload they scale, read once.
 	scaling := map[string][]*inventory.Entry{}
-	for i := range inv.Entries {
-		e := &inv.Entries[i]
+	entries := inv.Entries()
+	for i := range entries {
+		e := &entries[i]
 		if e.ID.Kind != "HorizontalPodAutoscaler" || e.ID.Group != "autoscaling" {
 			continue
 		}

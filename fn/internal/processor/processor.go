@@ -77,6 +77,7 @@ func process(rl *fn.ResourceList) *report {
 // validates it and checks it against the workload.
 func prepare(sources []*config.Source, inv *inventory.Inventory, rep *report) *plan {
 	r := &plan{sources: sources, keys: map[string]bool{}, dirs: map[string]string{}}
+	hints := map[manifests.ID]candidates{}
 	for _, src := range sources {
 		c := src.Config
 		g := givenFields(c)
@@ -87,7 +88,7 @@ func prepare(sources []*config.Source, inv *inventory.Inventory, rep *report) *p
 				"the target workload cannot be read, so nothing is derived from it or checked against it: %v", err)))
 		}
 		if w == nil {
-			rep.add(kindTargetRenamed, renamedHint(src, inv)...)
+			rep.add(kindTargetRenamed, renamedHint(src, inv, hints)...)
 		}
 		rep.add(kindDerive, derive(src, g, w)...)
 		errs := c.Validate()
@@ -106,11 +107,18 @@ func prepare(sources []*config.Source, inv *inventory.Inventory, rep *report) *p
 }
 
 // renamedHint warns about a target that is not among the items while workloads
-// of its kind are in its namespace: kustomize may have renamed it.
-func renamedHint(src *config.Source, inv *inventory.Inventory) fn.Results {
+// of its kind are in its namespace: kustomize may have renamed it. The
+// candidates of each kind and namespace are listed once, in seen.
+func renamedHint(src *config.Source, inv *inventory.Inventory, seen map[manifests.ID]candidates) fn.Results {
 	c := src.Config
 	ref := c.Spec.ScaleTargetRef
-	names, more := workload.Candidates(inv, c.Namespace, ref)
+	key := manifests.NewID(ref.APIVersion, ref.Kind, c.Namespace, "")
+	found, ok := seen[key]
+	if !ok {
+		found.names, found.more = workload.Candidates(inv, c.Namespace, ref)
+		seen[key] = found
+	}
+	names, more := slices.Clone(found.names), found.more
 	if len(names) == 0 {
 		return nil
 	}
@@ -127,6 +135,12 @@ func renamedHint(src *config.Source, inv *inventory.Inventory) fn.Results {
 	return fn.Results{src.Result(fn.Warning, v1alpha1.FieldError{Field: "spec.scaleTargetRef.name", Value: ref.Name, Message: fmt.Sprintf(
 		"spec.scaleTargetRef names %s %s/%s, which is not in the input, but %s %s %s; if kustomize renamed it (namePrefix, nameSuffix and namespace: run before transformers), name it as renamed",
 		ref.Kind, c.Namespace, ref.Name, ref.Kind, list, verb)})}
+}
+
+// candidates are the workloads a renamed-target hint names, and how many more.
+type candidates struct {
+	names []string
+	more  int
 }
 
 // build returns the objects the configs want, as reconcile takes them.

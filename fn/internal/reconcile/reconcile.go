@@ -56,9 +56,16 @@ func Apply(inv *inventory.Inventory, desired []Desired, configs map[string]bool)
 	for i, d := range desired {
 		want[d.ID] = i
 	}
-	a := &applier{configs: configs, desired: desired, claimed: make([]*inventory.Entry, len(desired))}
-	for i := range inv.Entries {
-		e := &inv.Entries[i]
+	a := &applier{
+		configs: configs, desired: desired, claimed: make([]*inventory.Entry, len(desired)),
+		out: make(fn.KubeObjects, 0, len(inv.Items)+len(desired)), last: map[string]int{},
+	}
+	for i, item := range inv.Items {
+		e := inv.Entry(i)
+		if e == nil {
+			a.out = append(a.out, item) // neither an object nor placed: kept
+			continue
+		}
 		di, wanted := -1, false
 		if e.ID.Kind != "" {
 			di, wanted = want[e.ID]
@@ -67,15 +74,11 @@ func Apply(inv *inventory.Inventory, desired []Desired, configs map[string]bool)
 	}
 	for i, d := range desired {
 		if a.claimed[i] == nil {
-			a.out = append(a.out, output{obj: d.Object, desired: i, path: d.Path})
+			a.write(d.Object, i, d.Path)
 		}
 	}
 	a.index()
-	items := make(fn.KubeObjects, len(a.out))
-	for i, o := range a.out {
-		items[i] = o.obj
-	}
-	return items, a.results
+	return a.out, a.results
 }
 
 type applier struct {
@@ -83,25 +86,35 @@ type applier struct {
 	desired []Desired
 	// claimed[i] is the item at the identity of desired[i], once met.
 	claimed []*inventory.Entry
-	out     []output
+	out     fn.KubeObjects
+	// written are the objects this run writes, for index.
+	written []written
+	// last holds, per file, the largest index of the items the run leaves there.
+	last    map[string]int
 	results fn.Results
 }
 
-// output is one object of the output.
-type output struct {
-	obj *fn.KubeObject
-	// desired is the index of the desired object this run writes, -1 for an
-	// item it leaves in place.
+// written is an object this run writes: desired[desired], to be placed in path.
+type written struct {
+	obj     *fn.KubeObject
 	desired int
-	// path and index place the object in the package: an item's, or for an
-	// object this run writes, its file (index is chosen by applier.index).
-	path  string
-	index int
+	path    string
 }
 
 // keep leaves an item in the output, placed where it was.
 func (a *applier) keep(e *inventory.Entry, obj *fn.KubeObject) {
-	a.out = append(a.out, output{obj: obj, desired: -1, path: e.Path, index: e.Index})
+	a.out = append(a.out, obj)
+	if file := e.File(); file != "" {
+		if prev, ok := a.last[file]; !ok || e.Index > prev {
+			a.last[file] = e.Index
+		}
+	}
+}
+
+// write puts desired[di] in the output, in path.
+func (a *applier) write(obj *fn.KubeObject, di int, path string) {
+	a.out = append(a.out, obj)
+	a.written = append(a.written, written{obj: obj, desired: di, path: path})
 }
 
 // item decides what becomes of one input item: kept as it is, replaced by the
@@ -189,7 +202,7 @@ func (a *applier) item(e *inventory.Entry, di int, wanted bool) {
 			_ = obj.SetAnnotation(k, v)
 		}
 	}
-	a.out = append(a.out, output{obj: obj, desired: di, path: e.Path})
+	a.write(obj, di, e.Path)
 }
 
 // claim records e as the item at the identity of desired[di]. A second item at
@@ -211,33 +224,27 @@ func (a *applier) claim(e *inventory.Entry, di int) bool {
 // index never depends on the one an object had before, so that switching a
 // config back and forth leaves its file as a fresh render writes it.
 func (a *applier) index() {
-	last := map[string]int{}
-	files := map[string][]output{}
-	for _, o := range a.out {
-		if o.path == "" {
-			continue
-		}
-		file := path.Clean(o.path)
-		if o.desired >= 0 {
-			files[file] = append(files[file], o)
-		} else if prev, ok := last[file]; !ok || o.index > prev {
-			last[file] = o.index
+	files := map[string][]written{}
+	for _, w := range a.written {
+		if w.path != "" {
+			file := path.Clean(w.path)
+			files[file] = append(files[file], w)
 		}
 	}
 	for _, file := range slices.Sorted(maps.Keys(files)) {
 		objs := files[file]
-		slices.SortFunc(objs, func(x, y output) int { return x.desired - y.desired })
+		slices.SortFunc(objs, func(x, y written) int { return x.desired - y.desired })
 		next := 0
-		if i, ok := last[file]; ok {
+		if i, ok := a.last[file]; ok {
 			next = i + 1
 		}
-		for _, o := range objs {
+		for _, w := range objs {
 			index := strconv.Itoa(next)
-			_ = o.obj.SetAnnotation(kioutil.PathAnnotation, o.path)
-			_ = o.obj.SetAnnotation(kioutil.IndexAnnotation, index)
-			if o.obj.GetAnnotation(kioutil.LegacyPathAnnotation) != "" {
+			_ = w.obj.SetAnnotation(kioutil.PathAnnotation, w.path)
+			_ = w.obj.SetAnnotation(kioutil.IndexAnnotation, index)
+			if w.obj.GetAnnotation(kioutil.LegacyPathAnnotation) != "" {
 				// kyaml refuses legacy and current annotations that disagree.
-				_ = o.obj.SetAnnotation(kioutil.LegacyIndexAnnotation, index)
+				_ = w.obj.SetAnnotation(kioutil.LegacyIndexAnnotation, index)
 			}
 			next++
 		}
