@@ -42,11 +42,13 @@ func TestKptRender(t *testing.T) {
 
 // TestKptStrategySwitch edits the config from vllm to gpu and back: each render
 // removes the objects the old strategy needed and writes the new ones to the
-// files the README names; the adapter stack's file is untouched.
+// files the README names; the adapter stack's file is untouched, and the
+// model's file ends as the first render wrote it, objects in the same order.
 func TestKptStrategySwitch(t *testing.T) {
 	pkg := copyPackage(t)
 	renderKpt(t, pkg)
 	adapter := readFile(t, filepath.Join(pkg, "custom-metrics-stackdriver-adapter.yaml"))
+	config, first := readFile(t, filepath.Join(pkg, "vllmhpa.yaml")), readFile(t, filepath.Join(pkg, "vllmhpa-vllm-gemma.yaml"))
 	model := packageFile(t, pkg, "vllmhpa-vllm-gemma.yaml")
 	find(t, model, "PodMonitoring", "default", "vllm-gemma")
 
@@ -72,12 +74,18 @@ func TestKptStrategySwitch(t *testing.T) {
 		t.Errorf("the switch rewrote the adapter stack:\n%s", lineDiff(string(adapter), string(now)))
 	}
 
-	setStrategy(t, pkg, "vllm")
+	// Back to the config as it was.
+	if err := os.WriteFile(filepath.Join(pkg, "vllmhpa.yaml"), config, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	renderKpt(t, pkg)
 	if _, err := os.Stat(filepath.Join(pkg, "vllmhpa-dcgm.yaml")); !os.IsNotExist(err) {
 		t.Errorf("vllmhpa-dcgm.yaml is still there after the switch back to vllm (%v)", err)
 	}
 	find(t, packageFile(t, pkg, "vllmhpa-vllm-gemma.yaml"), "PodMonitoring", "default", "vllm-gemma")
+	if now := readFile(t, filepath.Join(pkg, "vllmhpa-vllm-gemma.yaml")); !bytes.Equal(now, first) {
+		t.Errorf("after vllm -> gpu -> vllm, vllmhpa-vllm-gemma.yaml differs from the first render:\n%s", lineDiff(string(first), string(now)))
+	}
 }
 
 // TestKptPipeline checks the Kptfile runs the released image with the config, and
