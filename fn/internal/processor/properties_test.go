@@ -48,44 +48,45 @@ func otherConfig(clusterResources bool) *fn.KubeObject {
 // TestOtherConfigKeepsObjects runs the function for another config over the
 // output of every case, as a second `kpt fn eval` with other values does: the
 // configs of the case are not in that run, so every object of the output comes
-// back byte for byte. When the other config wants the cluster-wide objects too,
-// it may rewrite those, but keeps their owners among theirs.
+// back byte for byte. Wanting the cluster-wide objects too, the other config
+// may not write over those of the case: it stops with a conflict, the items
+// unchanged.
 func TestOtherConfigKeepsObjects(t *testing.T) {
-	for _, shared := range []bool{false, true} {
-		t.Run(fmt.Sprintf("clusterResources=%t", shared), func(t *testing.T) {
+	for _, clusterResources := range []bool{false, true} {
+		t.Run(fmt.Sprintf("clusterResources=%t", clusterResources), func(t *testing.T) {
 			goldenOutputs(t, func(t *testing.T, _, out []byte) {
 				rl := parse(t, out)
 				var kept fn.KubeObjects
+				shared := false
 				for _, o := range rl.Items {
 					if o.GetKind() != "VLLMHPAConfig" { // the case's configs are not in the run
 						kept = append(kept, o)
+						shared = shared || isClusterWide(o)
 					}
 				}
-				rl.Items, rl.FunctionConfig, rl.Results = kept, otherConfig(shared), nil
-				in2, err := rl.ToYAML()
-				if err != nil {
-					t.Fatal(err)
+				rl.Items, rl.FunctionConfig, rl.Results = kept, otherConfig(clusterResources), nil
+				in2 := toYAML(t, rl)
+				if clusterResources && shared {
+					out2, stderr, code := run(in2)
+					if code != 1 || !bytes.Contains(stderr, []byte("spec.clusterResources: false")) {
+						t.Errorf("exit %d, want a conflict that suggests clusterResources: false:\n%s", code, stderr)
+					}
+					if !bytes.Equal(withoutResults(t, out2), withoutResults(t, in2)) {
+						t.Error("the items changed")
+					}
+					return
 				}
 				out2, stderr, code := run(in2)
 				if code != 0 {
 					t.Fatalf("the run for another config failed (%d): %s", code, stderr)
 				}
-				got := map[string][]*fn.KubeObject{}
+				got := map[string][]string{}
 				for _, o := range parse(t, out2).Items {
-					got[objectKey(o)] = append(got[objectKey(o)], o)
+					got[objectKey(o)] = append(got[objectKey(o)], o.String())
 				}
 				for _, o := range kept {
-					key := objectKey(o)
-					if shared && len(got[key]) == 1 && isClusterWide(o) {
-						before := inventory.ParseOwners(o.GetAnnotation(inventory.OwnerAnnotation))
-						after := inventory.ParseOwners(got[key][0].GetAnnotation(inventory.OwnerAnnotation))
-						if !containsAll(after, before) {
-							t.Errorf("%s: owners %v became %v", key, before, after)
-						}
-						continue
-					}
-					if !slices.ContainsFunc(got[key], func(g *fn.KubeObject) bool { return g.String() == o.String() }) {
-						t.Errorf("%s changed:\n--- before\n%s\n--- after\n%s", key, o.String(), strings.Join(strs(got[key]), "---\n"))
+					if !slices.Contains(got[objectKey(o)], o.String()) {
+						t.Errorf("%s changed:\n--- before\n%s\n--- after\n%s", objectKey(o), o.String(), strings.Join(got[objectKey(o)], "---\n"))
 					}
 				}
 			})
@@ -97,8 +98,7 @@ func TestOtherConfigKeepsObjects(t *testing.T) {
 // a config that is not in the run or by nobody (and, for a cluster-scoped
 // object, with a stray namespace), to the case's output and, where the object
 // is new, to its input. The run must stop with a conflict that names the object
-// and change nothing; the one exception is a cluster-wide object that another
-// config owns, which the run shares with it (its owners kept).
+// and change nothing.
 func TestForeignCopyConflicts(t *testing.T) {
 	goldenOutputs(t, func(t *testing.T, in, out []byte) {
 		keys := runConfigs(t, in)
@@ -133,19 +133,6 @@ func TestForeignCopyConflicts(t *testing.T) {
 					continue
 				}
 				in2 := with(rlIn)
-				if owner != "" && manifests.IsClusterWide(id) {
-					out2, stderr, code := run(in2)
-					if code != 0 {
-						t.Errorf("%s in the input: exit %d, want the object shared: %s", name, code, stderr)
-						continue
-					}
-					for _, g := range parse(t, out2).Items {
-						if idOf(g) == id && !slices.Contains(inventory.ParseOwners(g.GetAnnotation(inventory.OwnerAnnotation)), owner) {
-							t.Errorf("%s in the input: its owners lost %s: %s", name, owner, g.GetAnnotation(inventory.OwnerAnnotation))
-						}
-					}
-					continue
-				}
 				conflicts(t, name+" in the input", in2, id)
 			}
 		}
@@ -219,23 +206,6 @@ func runConfigs(t *testing.T, in []byte) map[string]bool {
 }
 
 func isClusterWide(o *fn.KubeObject) bool { return manifests.IsClusterWide(idOf(o)) }
-
-func containsAll(set, sub []string) bool {
-	for _, s := range sub {
-		if !slices.Contains(set, s) {
-			return false
-		}
-	}
-	return true
-}
-
-func strs(objs []*fn.KubeObject) []string {
-	var out []string
-	for _, o := range objs {
-		out = append(out, o.String())
-	}
-	return out
-}
 
 // TestStrategySwitchBackIsAFreshRender switches a config from vllm to gpu and
 // back, feeding each output to the next run as it is and as kpt writes and
