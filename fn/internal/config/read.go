@@ -105,9 +105,11 @@ func Read(rl *fn.ResourceList) ([]*Source, fn.Results) {
 		case obj.GetKind() == "ConfigMap" && obj.GetAPIVersion() == "v1":
 			fc = read(obj, true)
 		default:
-			results = append(results, ObjectResult(obj, fn.Error, fmt.Sprintf(
+			r := ObjectResult(obj, fn.Error, fmt.Sprintf(
 				"functionConfig %s %s is not accepted; use a %s (%s) or a ConfigMap (v1) with flat keys such as strategy and maxReplicas",
-				obj.GetAPIVersion(), obj.GetKind(), v1alpha1.Kind, v1alpha1.APIVersion)))
+				obj.GetAPIVersion(), obj.GetKind(), v1alpha1.Kind, v1alpha1.APIVersion))
+			r.Field = &fn.Field{Path: "kind", CurrentValue: obj.GetKind()}
+			results = append(results, r)
 		}
 	}
 	var sources []*Source

@@ -233,3 +233,23 @@ func compareGolden(t *testing.T, path string, got []byte) {
 		t.Errorf("%s differs (rerun with -update to accept):\n--- got\n%s\n--- want\n%s", path, got, want)
 	}
 }
+
+// TestErrorsNameTheirField checks that every error result of every golden case
+// names the field it is about, so that kpt can point at it.
+func TestErrorsNameTheirField(t *testing.T) {
+	cases, _ := filepath.Glob(filepath.Join(goldenDir, "*", "input.yaml"))
+	for _, input := range cases {
+		t.Run(filepath.Base(filepath.Dir(input)), func(t *testing.T) {
+			out, _, _ := run(mustRead(t, input))
+			rl, err := fn.ParseResourceList(out)
+			if err != nil {
+				t.Skip("no ResourceList: the input is not one")
+			}
+			for _, r := range rl.Results {
+				if r.Severity == fn.Error && (r.Field == nil || r.Field.Path == "") {
+					t.Errorf("an error names no field: %s", r.Message)
+				}
+			}
+		})
+	}
+}

@@ -84,8 +84,9 @@ func prepare(sources []*config.Source, inv *inventory.Inventory, rep *report) *p
 		c.Default()
 		w, err := workload.Find(inv, c.Namespace, c.Spec.ScaleTargetRef)
 		if err != nil {
-			rep.add(kindTargetUnreadable, src.ObjectResult(fn.Warning, fmt.Sprintf(
-				"the target workload cannot be read, so nothing is derived from it or checked against it: %v", err)))
+			rep.add(kindTargetUnreadable, src.Result(fn.Warning, v1alpha1.FieldError{Field: "spec.scaleTargetRef.name", Value: c.Spec.ScaleTargetRef.Name, Message: fmt.Sprintf(
+				"spec.scaleTargetRef names %s %s/%s, which cannot be read, so nothing is derived from it or checked against it: %v",
+				c.Spec.ScaleTargetRef.Kind, c.Namespace, c.Spec.ScaleTargetRef.Name, err)}))
 		}
 		if w == nil {
 			rep.add(kindTargetRenamed, renamedHint(src, inv, hints)...)
