@@ -117,7 +117,8 @@ func partYAML(part *fn.ResourceList, key string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !bytes.HasPrefix(b, []byte(resourceListHeader+key+":\n")) {
+	// A functionConfig written in flow style stays so: "functionConfig: {...}".
+	if !bytes.HasPrefix(b, []byte(resourceListHeader+key+":\n")) && !bytes.HasPrefix(b, []byte(resourceListHeader+key+": ")) {
 		return nil, fmt.Errorf("internal error: the SDK wrote a ResourceList that does not start with %q", resourceListHeader+key+":")
 	}
 	return b[len(resourceListHeader):], nil

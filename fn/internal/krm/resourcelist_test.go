@@ -82,6 +82,7 @@ func TestResourceListYAMLIsToYAML(t *testing.T) {
 		"empty":             []byte("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\n"),
 		"equal keys":        equalKeys(300),
 		"many small parts":  manySmall(3000, 700),
+		"flow-style config": []byte("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: a}}\nfunctionConfig: {apiVersion: v1, kind: ConfigMap, metadata: {name: fc}, data: {k: v}}\n"),
 	}
 	golden, err := filepath.Glob("../../../testdata/*/*.yaml")
 	if err != nil {
