@@ -78,11 +78,24 @@ func process(rl *fn.ResourceList) *report {
 func prepare(sources []*config.Source, inv *inventory.Inventory, rep *report) *plan {
 	r := &plan{sources: sources, keys: map[string]bool{}, dirs: map[string]string{}}
 	hints := map[manifests.ID]candidates{}
+	// Each workload is read once, however many configs name it.
+	type found struct {
+		w   *workload.Workload
+		err error
+	}
+	workloads := map[manifests.ID]found{}
 	for _, src := range sources {
 		c := src.Config
 		g := givenFields(c)
 		c.Default()
-		w, err := workload.Find(inv, c.Namespace, c.Spec.ScaleTargetRef)
+		ref := c.Spec.ScaleTargetRef
+		id := manifests.NewID(ref.APIVersion, ref.Kind, c.Namespace, ref.Name)
+		f, ok := workloads[id]
+		if !ok {
+			f.w, f.err = workload.Find(inv, c.Namespace, ref)
+			workloads[id] = f
+		}
+		w, err := f.w, f.err
 		if err != nil {
 			rep.add(kindTargetUnreadable, src.Result(fn.Warning, v1alpha1.FieldError{Field: "spec.scaleTargetRef.name", Value: c.Spec.ScaleTargetRef.Name, Message: fmt.Sprintf(
 				"spec.scaleTargetRef names %s %s/%s, which cannot be read, so nothing is derived from it or checked against it: %v",
