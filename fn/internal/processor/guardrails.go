@@ -73,7 +73,7 @@ func derivePort(w *workload.Workload) (intstr.IntOrString, string) {
 			return intstr.FromString(metricsPortName), fmt.Sprintf("container %s has a port named %s", c.Name, metricsPortName)
 		}
 	}
-	if v, ok := workload.Flag(c, "--port"); ok {
+	if v, ok := w.VLLMFlag("--port"); ok {
 		if n, err := strconv.Atoi(v); err == nil {
 			return intstr.FromInt(n), fmt.Sprintf("container %s runs vLLM with --port %d", c.Name, n)
 		}
@@ -108,13 +108,13 @@ func check(src *config.Source, w *workload.Workload) fn.Results {
 		return results
 	}
 	port := *c.Spec.Scrape.Port
-	if !servesPort(vllm, port) {
+	if !servesPort(w, vllm, port) {
 		fail(fn.Warning, "spec.scrape.port", port.String(),
 			"spec.scrape.port (%s) is neither a port of container %s in %s nor its --port; the PodMonitoring would find no target; "+
 				"use the container port's name or number", port.String(), vllm.Name, w.Describe())
 	}
 	if c.Spec.Metric.Name == v1alpha1.DefaultVLLMMetric {
-		maxSeqs := workload.IntFlag(vllm, "--max-num-seqs", workload.DefaultMaxNumSeqs)
+		maxSeqs := w.VLLMIntFlag("--max-num-seqs", workload.DefaultMaxNumSeqs)
 		target := resource.MustParse(string(*c.Spec.Metric.TargetAverageValue))
 		if target.Cmp(*resource.NewQuantity(int64(maxSeqs), resource.DecimalSI)) >= 0 {
 			fail(fn.Error, "spec.metric.targetAverageValue", string(*c.Spec.Metric.TargetAverageValue),
@@ -128,7 +128,7 @@ func check(src *config.Source, w *workload.Workload) fn.Results {
 
 // servesPort reports whether the container has the port, by name or number, or
 // passes it to vLLM with --port (vLLM listens there even if it is not declared).
-func servesPort(c *corev1.Container, port intstr.IntOrString) bool {
+func servesPort(w *workload.Workload, c *corev1.Container, port intstr.IntOrString) bool {
 	for _, p := range c.Ports {
 		if (port.Type == intstr.String && p.Name == port.StrVal) || (port.Type == intstr.Int && p.ContainerPort == port.IntVal) {
 			return true
@@ -137,7 +137,7 @@ func servesPort(c *corev1.Container, port intstr.IntOrString) bool {
 	if port.Type == intstr.String {
 		return false
 	}
-	return workload.IntFlag(c, "--port", v1alpha1.DefaultScrapePort) == port.IntValue()
+	return w.VLLMIntFlag("--port", v1alpha1.DefaultScrapePort) == port.IntValue()
 }
 
 // checkDuplicateHPAs refuses two autoscalers on one workload: two configs that

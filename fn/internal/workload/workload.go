@@ -40,6 +40,12 @@ type Workload struct {
 	Pod corev1.PodSpec
 	// SelectorField is where Selector was read from, for messages.
 	SelectorField string
+
+	// vllm and flags are the vLLM container and its flags, read once: several
+	// configs may name one workload, and its arguments may be long.
+	vllm      *corev1.Container
+	vllmFound bool
+	flags     map[string]string
 }
 
 // Describe names the workload as "Kind namespace/name".
@@ -95,43 +101,66 @@ func read(obj *fn.KubeObject) (*Workload, error) {
 // VLLMContainer returns the container that runs vLLM: the one whose image or
 // command names vllm, else the only container; nil when none can be told apart.
 func (w *Workload) VLLMContainer() *corev1.Container {
+	if w.vllmFound {
+		return w.vllm
+	}
+	w.vllmFound = true
 	for i, c := range w.Pod.Containers {
 		if strings.Contains(c.Image, "vllm") || strings.Contains(strings.Join(append(c.Command, c.Args...), " "), "vllm") {
-			return &w.Pod.Containers[i]
+			w.vllm = &w.Pod.Containers[i]
+			return w.vllm
 		}
 	}
 	if len(w.Pod.Containers) == 1 {
-		return &w.Pod.Containers[0]
+		w.vllm = &w.Pod.Containers[0]
 	}
-	return nil
+	return w.vllm
 }
 
-// Flag returns the value of a vLLM command-line flag (--port=8000, --port 8000,
-// or inside a shell string) and whether it is set.
-func Flag(c *corev1.Container, name string) (string, bool) {
-	var words []string
-	for _, s := range append(append([]string{}, c.Command...), c.Args...) {
-		words = append(words, strings.Fields(s)...)
-	}
-	for i, w := range words {
-		if v, ok := strings.CutPrefix(w, name+"="); ok {
-			return strings.Trim(v, `"'`), true
+// VLLMFlag returns the value of a command-line flag of the vLLM container
+// (--port=8000, --port 8000, or inside a shell string; the first one given)
+// and whether it is set. The flags are read once.
+func (w *Workload) VLLMFlag(name string) (string, bool) {
+	if w.flags == nil {
+		w.flags = map[string]string{}
+		if c := w.VLLMContainer(); c != nil {
+			words := commandWords(c)
+			for i, word := range words {
+				key, value, inline := strings.Cut(word, "=")
+				if !inline {
+					if i+1 >= len(words) {
+						continue
+					}
+					value = words[i+1]
+				}
+				if _, seen := w.flags[key]; !seen {
+					w.flags[key] = strings.Trim(value, `"'`)
+				}
+			}
 		}
-		if w == name && i+1 < len(words) {
-			return strings.Trim(words[i+1], `"'`), true
-		}
 	}
-	return "", false
+	v, ok := w.flags[name]
+	return v, ok
 }
 
-// IntFlag returns an integer vLLM flag, or def when it is not set or not a number.
-func IntFlag(c *corev1.Container, name string, def int) int {
-	if v, ok := Flag(c, name); ok {
+// VLLMIntFlag returns an integer flag of the vLLM container, or def when it is
+// not set or not a number.
+func (w *Workload) VLLMIntFlag(name string, def int) int {
+	if v, ok := w.VLLMFlag(name); ok {
 		if n, err := strconv.Atoi(v); err == nil {
 			return n
 		}
 	}
 	return def
+}
+
+// commandWords splits a container's command and arguments into words.
+func commandWords(c *corev1.Container) []string {
+	var words []string
+	for _, s := range append(append([]string{}, c.Command...), c.Args...) {
+		words = append(words, strings.Fields(s)...)
+	}
+	return words
 }
 
 // RequestsGPU reports whether any container of the pod asks for an NVIDIA GPU.
