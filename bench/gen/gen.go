@@ -32,6 +32,15 @@ type Package struct {
 	FunctionConfig Strategy
 	// ItemConfigs puts one config per entry among the items, as in a kpt package.
 	ItemConfigs []Strategy
+	// MissingTargets leaves the vLLM servers the item configs scale out of the
+	// package, as a kustomize namePrefix renames them away: each config then
+	// gets the hint that names workloads of its namespace.
+	MissingTargets bool
+	// FlatConfigs adds that many small configs among the items, one line each,
+	// scaling workloads the package lacks and leaving the scrape port out.
+	FlatConfigs int
+	// EmptyItems adds that many empty items ({}), the smallest an item can be.
+	EmptyItems int
 }
 
 // Generator is kustomize's generator mode: a config as functionConfig, no items.
@@ -39,6 +48,29 @@ func Generator() Package { return Package{FunctionConfig: VLLM} }
 
 // PassThrough is n user objects and one vllm config as functionConfig.
 func PassThrough(n int) Package { return Package{Items: n, FunctionConfig: VLLM} }
+
+// The input shapes that once cost time or output out of proportion to their
+// size: measured by bench/cmd/compare, never timed in tests.
+
+// ManyConfigs is n small configs and nothing else.
+func ManyConfigs(n int) Package { return Package{FlatConfigs: n} }
+
+// ConfigsInLargePackage is configs item configs, a third of them gpu, among
+// items user objects that lack the workloads they scale.
+func ConfigsInLargePackage(configs, items int) Package {
+	p := Package{Items: items, MissingTargets: true}
+	for i := range configs {
+		s := VLLM
+		if i%3 == 2 {
+			s = GPU
+		}
+		p.ItemConfigs = append(p.ItemConfigs, s)
+	}
+	return p
+}
+
+// Empty is n empty items and a vllm config as functionConfig.
+func Empty(n int) Package { return Package{EmptyItems: n, FunctionConfig: VLLM} }
 
 // ResourceList returns the package as a config.kubernetes.io/v1 ResourceList.
 // The first items are the vLLM servers the configs scale, one per config, as
@@ -54,17 +86,23 @@ func (p Package) ResourceList() []byte {
 
 	var b strings.Builder
 	b.WriteString("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\n")
-	if p.Items == 0 && len(p.ItemConfigs) == 0 {
+	if p.Items == 0 && len(p.ItemConfigs) == 0 && p.FlatConfigs == 0 && p.EmptyItems == 0 {
 		b.WriteString("items: []\n")
 	} else {
 		b.WriteString("items:\n")
 	}
 	for i := range p.Items {
 		doc := object(i)
-		if i < len(configs) {
+		if i < len(configs) && !p.MissingTargets {
 			doc = fmt.Sprintf(modelServer, configs[i])
 		}
 		writeIndented(&b, doc, "- ", "  ")
+	}
+	for i := range p.FlatConfigs {
+		fmt.Fprintf(&b, flatConfig, i)
+	}
+	for range p.EmptyItems {
+		b.WriteString("- {}\n")
 	}
 	for i, s := range p.ItemConfigs {
 		writeIndented(&b, itemConfig(fmt.Sprintf("model-%d", i), s), "- ", "  ")
@@ -319,6 +357,10 @@ spec:
       - name: dshm
         emptyDir: {medium: Memory, sizeLimit: 2Gi}
 `
+
+// Arguments: 1 index.
+const flatConfig = "- {apiVersion: vllmhpa.dev/v1alpha1, kind: VLLMHPAConfig, metadata: {name: m-%[1]d, namespace: default}, " +
+	"spec: {strategy: vllm, scaleTargetRef: {name: vllm-m-%[1]d}, maxReplicas: 3, podSelector: {app: vllm-m-%[1]d}}}\n"
 
 // functionConfig is the config as kustomize hands a generator to it.
 func functionConfig(s Strategy) string {

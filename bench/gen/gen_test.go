@@ -29,6 +29,9 @@ func TestPackagesAreWhatTheySay(t *testing.T) {
 		{"one item", gen.PassThrough(1), 1, 1},
 		{"pass-through", gen.PassThrough(100), 100, 1},
 		{"kpt", gen.Package{Items: 20, ItemConfigs: []gen.Strategy{gen.VLLM, gen.GPU}}, 22, 2},
+		{"many configs", gen.ManyConfigs(40), 40, 40},
+		{"configs in a large package", gen.ConfigsInLargePackage(6, 30), 36, 6},
+		{"empty items", gen.Empty(50), 50, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rl, err := fn.ParseResourceList(tc.pkg.ResourceList())
@@ -52,14 +55,20 @@ func TestPackagesAreWhatTheySay(t *testing.T) {
 			if configs != tc.configs {
 				t.Errorf("%d configs, want %d", configs, tc.configs)
 			}
-			if tc.items >= 5+tc.configs {
+			if tc.pkg.Items >= 5+tc.configs {
 				for _, k := range []string{"Deployment", "Service", "ConfigMap", "RedisCluster"} {
 					if kinds[k] == 0 {
 						t.Errorf("no %s among %v", k, kinds)
 					}
 				}
 			}
-			if tc.items >= tc.configs {
+			if tc.pkg.MissingTargets || tc.pkg.FlatConfigs > 0 {
+				for _, o := range rl.Items {
+					if o.GetKind() == "Deployment" && targets[o.GetNamespace()+"/"+o.GetName()] {
+						t.Errorf("the package holds %s/%s, which it should lack", o.GetNamespace(), o.GetName())
+					}
+				}
+			} else if tc.pkg.Items >= tc.configs {
 				for _, o := range rl.Items {
 					if o.GetKind() == "Deployment" {
 						delete(targets, o.GetNamespace()+"/"+o.GetName())

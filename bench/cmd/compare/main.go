@@ -29,8 +29,10 @@ func main() {
 	sizes := flag.String("sizes", "1,100,1000,10000", "numbers of user objects of the pass-through rows, comma-separated")
 	kustomize := flag.Bool("kustomize", true, "also time kustomize's exec generator against the same kustomization with its output inlined")
 	base := flag.String("base", "", "time this function binary as the base instead of the no-op, e.g. an earlier build of vllm-hpa-fn")
+	shapeRounds := flag.Int("shape-rounds", 3, "measured rounds per input-shape row (many configs, a large package, empty items); 0 leaves the shapes out")
+	emptyMiB := flag.Int("empty-mib", 8, "MiB of empty items in the empty-items shape (the no-op holds about 2 GiB per million)")
 	flag.Parse()
-	if err := compare(*fnPath, *base, *rounds, *sizes, *kustomize, os.Stdout); err != nil {
+	if err := compare(*fnPath, *base, *rounds, *sizes, *kustomize, *shapeRounds, *emptyMiB, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "compare:", err)
 		os.Exit(1)
 	}
@@ -41,7 +43,7 @@ func main() {
 // measured smallRowFactor times as often, for steadier medians at little cost.
 const smallRowFactor = 5
 
-func compare(fnPath, basePath string, rounds int, sizeList string, withKustomize bool, w io.Writer) error {
+func compare(fnPath, basePath string, rounds int, sizeList string, withKustomize bool, shapeRounds, emptyMiB int, w io.Writer) error {
 	if rounds < 1 {
 		return fmt.Errorf("-rounds is %d; measure at least one round", rounds)
 	}
@@ -137,6 +139,11 @@ func compare(fnPath, basePath string, rounds int, sizeList string, withKustomize
 		fmt.Fprintln(w, "\nStart-up floor of the generator row: bench/noop-typed, the no-op linked with the Kubernetes API packages vllm-hpa-fn builds its objects from")
 		for _, l := range floor {
 			fmt.Fprintln(w, "  "+l)
+		}
+	}
+	if shapeRounds > 0 {
+		if err := compareShapes(work, base, label, ours, shapeRounds, emptyMiB, w); err != nil {
+			return err
 		}
 	}
 	if !withKustomize {

@@ -30,6 +30,8 @@ type sample struct {
 	// peakRSS is the largest resident set of the process or of any child it
 	// waited for, in bytes (wait4's ru_maxrss).
 	peakRSS int64
+	// stderr is how many bytes the process wrote on stderr.
+	stderr int
 }
 
 // rusagePath is the bench/cmd/rusage binary every command runs under: Linux
@@ -90,7 +92,7 @@ func run(c command, stdout *bytes.Buffer) (sample, error) {
 		return sample{}, fmt.Errorf("%s: exit code %d\n%s", strings.Join(c.argv, " "), code, stderr.Bytes())
 	}
 	// Linux reports ru_maxrss in KiB.
-	return sample{wall: time.Duration(wall), cpu: time.Duration(cpu), peakRSS: maxRSS * 1024}, nil
+	return sample{wall: time.Duration(wall), cpu: time.Duration(cpu), peakRSS: maxRSS * 1024, stderr: stderr.Len()}, nil
 }
 
 // measureAll runs each command once as a discarded warm-up (checking its

@@ -118,6 +118,23 @@ func TestValidate(t *testing.T) {
 		{"bad label value", func(c *VLLMHPAConfig) { c.Spec.PodSelector["app"] = "vllm gemma" }, "spec.podSelector.app", "is not a valid label value"},
 		{"target kind", func(c *VLLMHPAConfig) { c.Spec.ScaleTargetRef.Kind = "DaemonSet" }, "spec.scaleTargetRef.kind", "apps/v1 Deployment, apps/v1 StatefulSet, leaderworkerset.x-k8s.io/v1 LeaderWorkerSet"},
 		{"gsa", func(c *VLLMHPAConfig) { c.Spec.Adapter.GCPServiceAccount = "metrics-reader" }, "spec.adapter.gcpServiceAccount", "is not a Google service account email"},
+		{"gsa with a space", func(c *VLLMHPAConfig) { c.Spec.Adapter.GCPServiceAccount = "reader@p.iam.gserviceaccount.com " }, "spec.adapter.gcpServiceAccount", "NAME@PROJECT.iam.gserviceaccount.com"},
+		{"gsa with a newline", func(c *VLLMHPAConfig) { c.Spec.Adapter.GCPServiceAccount = "reader@p.iam\n.gserviceaccount.com" }, "spec.adapter.gcpServiceAccount", "is not a Google service account email"},
+		{"gsa with two @", func(c *VLLMHPAConfig) { c.Spec.Adapter.GCPServiceAccount = "a@b@p.iam.gserviceaccount.com" }, "spec.adapter.gcpServiceAccount", "is not a Google service account email"},
+		{"gsa with no name", func(c *VLLMHPAConfig) { c.Spec.Adapter.GCPServiceAccount = "@p.iam.gserviceaccount.com" }, "spec.adapter.gcpServiceAccount", "is not a Google service account email"},
+		{"gsa in upper case", func(c *VLLMHPAConfig) { c.Spec.Adapter.GCPServiceAccount = "Reader@p.iam.gserviceaccount.com" }, "spec.adapter.gcpServiceAccount", "is not a Google service account email"},
+		{"gsa ok", func(c *VLLMHPAConfig) {
+			c.Spec.Adapter.GCPServiceAccount = "metrics-reader@my-project.iam.gserviceaccount.com"
+		}, "", ""},
+		{"default compute gsa ok", func(c *VLLMHPAConfig) {
+			c.Spec.Adapter.GCPServiceAccount = "123456789012-compute@developer.gserviceaccount.com"
+		}, "", ""},
+		{"path with a query", func(c *VLLMHPAConfig) { c.Spec.Scrape.Path = "/metrics?format=prometheus" }, "spec.scrape.path", "holds a query string or a fragment"},
+		{"path with a fragment", func(c *VLLMHPAConfig) { c.Spec.Scrape.Path = "/metrics#top" }, "spec.scrape.path", "holds a query string or a fragment"},
+		{"path with a space", func(c *VLLMHPAConfig) { c.Spec.Scrape.Path = "/my metrics" }, "spec.scrape.path", "holds a space or a control character"},
+		{"path with a tab", func(c *VLLMHPAConfig) { c.Spec.Scrape.Path = "/metrics\t" }, "spec.scrape.path", "holds a space or a control character"},
+		{"path with a NUL", func(c *VLLMHPAConfig) { c.Spec.Scrape.Path = "/metrics\x00" }, "spec.scrape.path", "holds a space or a control character"},
+		{"nested path ok", func(c *VLLMHPAConfig) { c.Spec.Scrape.Path = "/v1/metrics%20all" }, "", ""},
 		{"select policy", func(c *VLLMHPAConfig) {
 			p := autoscalingv2.ScalingPolicySelect("Fastest")
 			c.Spec.Behavior.ScaleDown.SelectPolicy = &p
@@ -174,6 +191,10 @@ func TestFromConfigMapData(t *testing.T) {
 	}
 	if got := strings.Join(fields, ","); got != "data.clusterResources,data.maxReplica,data.minReplicas,data.podSelector" {
 		t.Errorf("error fields %s", got)
+	}
+	_, errs = FromConfigMapData(map[string]string{"podSelector": "app=a,tier=b,app=c"})
+	if len(errs) != 1 || errs[0].Field != "data.podSelector" || !strings.Contains(errs[0].Message, `gives the label "app" twice`) {
+		t.Errorf("a podSelector that gives a label twice: %v", errs)
 	}
 	if ConfigMapField("spec.podSelector.app") != "data.podSelector" || ConfigMapField("spec.behavior") != "spec.behavior" {
 		t.Error("ConfigMapField maps wrongly")

@@ -195,7 +195,11 @@ func parseSelector(v string) (map[string]string, error) {
 		if !ok {
 			return nil, fmt.Errorf("has %q without '='", pair)
 		}
-		sel[strings.TrimSpace(k)] = strings.TrimSpace(val)
+		k = strings.TrimSpace(k)
+		if _, dup := sel[k]; dup {
+			return nil, fmt.Errorf("gives the label %q twice", k)
+		}
+		sel[k] = strings.TrimSpace(val)
 	}
 	return sel, nil
 }

@@ -3,7 +3,7 @@ package v1alpha1
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
+	"reflect"
 )
 
 // Quantity is a Kubernetes quantity as the user wrote it: a string ("500m") or a
@@ -39,7 +39,15 @@ func (q *Quantity) UnmarshalJSON(b []byte) error {
 		*q = Quantity(n.String())
 		return nil
 	default:
-		return fmt.Errorf("a quantity must be a number or a string, got %s", b)
+		// A type error, which the JSON decoder completes with the field's path.
+		got := "bool"
+		switch b[0] {
+		case '{':
+			got = "object"
+		case '[':
+			got = "array"
+		}
+		return &json.UnmarshalTypeError{Value: got, Type: reflect.TypeFor[Quantity]()}
 	}
 }
 

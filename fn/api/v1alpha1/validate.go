@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode"
 
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -98,10 +99,26 @@ func (c *VLLMHPAConfig) Validate() []FieldError {
 	}
 
 	errs = append(errs, validateAdapterImage(s.Adapter.Image)...)
-	if gsa := s.Adapter.GCPServiceAccount; gsa != "" && !strings.HasSuffix(gsa, ".gserviceaccount.com") {
-		add("spec.adapter.gcpServiceAccount", gsa, "(%q) is not a Google service account email; use NAME@PROJECT_ID.iam.gserviceaccount.com, or leave it empty and grant roles/monitoring.viewer to the adapter's principal", gsa)
+	if gsa := s.Adapter.GCPServiceAccount; gsa != "" && !isServiceAccountEmail(gsa) {
+		add("spec.adapter.gcpServiceAccount", gsa, "(%q) is not a Google service account email; write it as NAME@PROJECT.iam.gserviceaccount.com, or leave it empty and grant roles/monitoring.viewer to the adapter's principal", gsa)
 	}
 	return errs
+}
+
+// serviceAccountName is the part of a Google service account email before the
+// '@': an account ID ([a-z]([-a-z0-9]*[a-z0-9]), 6-30 characters, per
+// cloud.google.com/iam/docs/reference/rest/v1/projects.serviceAccounts/create),
+// or the project number that starts the default compute account
+// (PROJECT_NUMBER-compute@developer.gserviceaccount.com).
+var serviceAccountName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+
+// isServiceAccountEmail reports whether s is written as a Google service
+// account email: NAME@DOMAIN, DOMAIN a DNS name under gserviceaccount.com
+// (PROJECT.iam, developer, appspot), nothing else around it.
+func isServiceAccountEmail(s string) bool {
+	name, domain, ok := strings.Cut(s, "@")
+	return ok && len(name) <= 63 && serviceAccountName.MatchString(name) &&
+		strings.HasSuffix(domain, ".gserviceaccount.com") && len(validation.IsDNS1123Subdomain(domain)) == 0
 }
 
 func validateTarget(ref ScaleTargetRef) []FieldError {
@@ -167,8 +184,16 @@ func validateScrape(sc *Scrape) []FieldError {
 	} else if msgs := validation.IsValidPortName(port.StrVal); len(msgs) > 0 {
 		add("spec.scrape.port", port.StrVal, "(%q) is not a valid port name: %s; use the container port's name (e.g. metrics) or its number", port.StrVal, strings.Join(msgs, "; "))
 	}
-	if !strings.HasPrefix(sc.Path, "/") {
+	switch {
+	case !strings.HasPrefix(sc.Path, "/"):
 		add("spec.scrape.path", sc.Path, "(%q) must start with '/', e.g. /metrics", sc.Path)
+	case strings.ContainsAny(sc.Path, "?#"):
+		// Prometheus builds the scrape URL with this as its path and its own
+		// query (prometheus/prometheus scrape/target.go, Target.URL), so a '?'
+		// or '#' would be sent escaped, as part of the path.
+		add("spec.scrape.path", sc.Path, "(%q) holds a query string or a fragment, which Prometheus would send as part of the path; write the path alone, e.g. /metrics", sc.Path)
+	case strings.IndexFunc(sc.Path, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0:
+		add("spec.scrape.path", sc.Path, "(%q) holds a space or a control character; write an HTTP path such as /metrics (percent-encode what a path cannot hold)", sc.Path)
 	}
 	if d, ok := parsePromDuration(sc.Interval); !ok || d <= 0 {
 		add("spec.scrape.interval", sc.Interval, "(%q) is not a Prometheus duration; write e.g. 15s, 30s or 1m", sc.Interval)

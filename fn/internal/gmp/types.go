@@ -8,8 +8,11 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
-// APIVersion is the group/version of every GMP kind here.
-const APIVersion = "monitoring.googleapis.com/v1"
+// Group is the API group of every GMP kind here, and APIVersion their group/version.
+const (
+	Group      = "monitoring.googleapis.com"
+	APIVersion = Group + "/v1"
+)
 
 // PodMonitoring scrapes pods in its own namespace.
 type PodMonitoring struct {

@@ -81,6 +81,8 @@ func TestResourceListYAMLIsToYAML(t *testing.T) {
 		"configs-and-items": gen.Package{Items: 12, FunctionConfig: gen.GPU, ItemConfigs: []gen.Strategy{gen.VLLM, gen.GPU}}.ResourceList(),
 		"empty":             []byte("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\n"),
 		"equal keys":        equalKeys(300),
+		"many small parts":  manySmall(3000, 700),
+		"flow-style config": []byte("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: a}}\nfunctionConfig: {apiVersion: v1, kind: ConfigMap, metadata: {name: fc}, data: {k: v}}\n"),
 	}
 	golden, err := filepath.Glob("../../../testdata/*/*.yaml")
 	if err != nil {
@@ -125,6 +127,25 @@ func equalKeys(n int) []byte {
 	b.WriteString("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n")
 	for i := range n {
 		fmt.Fprintf(&b, "- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: same-%d}\n  data: {i: \"%d\"}\n", (i*7)%3, i)
+	}
+	return []byte(b.String())
+}
+
+// manySmall is a ResourceList of n tiny items and r results, more than one
+// part of the output holds of either.
+func manySmall(n, r int) []byte {
+	var b strings.Builder
+	b.WriteString("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n")
+	for i := range n {
+		if i%3 == 0 {
+			b.WriteString("- {}\n")
+			continue
+		}
+		fmt.Fprintf(&b, "- {apiVersion: v1, kind: ConfigMap, metadata: {name: c-%d}}\n", i)
+	}
+	b.WriteString("results:\n")
+	for i := range r {
+		fmt.Fprintf(&b, "- {message: \"result %d\", severity: info, field: {path: spec.x}}\n", i)
 	}
 	return []byte(b.String())
 }

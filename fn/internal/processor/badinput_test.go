@@ -119,6 +119,23 @@ var badInputs = []struct {
 	{name: "unicode in a user item", input: func() string { return userItemWith("  data: {ключ: значение, emoji: 🚀}\n") },
 		accepted: "items the function does not own pass through as written, whatever their text"},
 
+	// Values YAML reads but no field holds; each error names the field.
+	{name: "target is NaN", input: func() string { return configWith(`targetAverageValue: "4"`, `targetAverageValue: .NaN`) }, wantErr: "spec.metric.targetAverageValue (.NaN) is not a finite number"},
+	{name: "target is -Inf", input: func() string { return configWith(`targetAverageValue: "4"`, `targetAverageValue: -.inf`) }, wantErr: "spec.metric.targetAverageValue (-.inf) is not a finite number"},
+	{name: "target is a boolean", input: func() string { return configWith(`targetAverageValue: "4"`, `targetAverageValue: true`) }, wantErr: "spec.metric.targetAverageValue has the wrong type: got a bool"},
+	{name: "target is a mapping", input: func() string { return configWith(`targetAverageValue: "4"`, `targetAverageValue: {a: 1}`) }, wantErr: "spec.metric.targetAverageValue"},
+	{name: "tolerance is NaN", input: func() string {
+		return configWith("maxReplicas: 4", "maxReplicas: 4\n    behavior: {scaleDown: {tolerance: .nan}}")
+	}, wantErr: "spec.behavior.scaleDown.tolerance (.nan) is not a finite number"},
+	{name: "tolerance is a word", input: func() string {
+		return configWith("maxReplicas: 4", "maxReplicas: 4\n    behavior: {scaleDown: {tolerance: lots}}")
+	}, wantErr: "spec.behavior.scaleDown.tolerance"},
+	{name: "minReplicas is +Inf", input: func() string { return configWith("minReplicas: 1", "minReplicas: .inf") }, wantErr: "spec.minReplicas (.inf) is not a finite number"},
+	{name: "a key set twice in a nested mapping", input: func() string {
+		return configWith("scrape: {port: 8000}", "scrape: {port: 8000, port: 8001}")
+	}, wantErr: "spec.scrape.port is set twice"},
+	{name: "a key that is a list", input: func() string { return configWith("maxReplicas: 4", "maxReplicas: 4\n    ? [a]\n    : b") }, wantErr: "spec has a key that is a mapping or a list"},
+
 	// Duplicate keys.
 	{name: "duplicate key in the config", input: func() string { return configWith("maxReplicas: 4", "maxReplicas: 4\n    maxReplicas: 40") }, wantErr: "maxReplicas"},
 	{name: "duplicate key in a user item", input: func() string { return userItemWith("  data:\n    key: one\n    key: two\n") },
@@ -128,8 +145,13 @@ var badInputs = []struct {
 	{name: "empty input", input: func() string { return "" }, wantErr: "not a KRM ResourceList"},
 	{name: "binary garbage", input: func() string { return "\x00\x01\x02\xff\xfe" + strings.Repeat("\x00", 100) }, wantErr: "not a KRM ResourceList"},
 	{name: "a Deployment, not a ResourceList", input: func() string { return "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\n" }, wantErr: "not a KRM ResourceList"},
-	{name: "items is a mapping", input: func() string { return "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: {a: b}\n" }, wantErr: "not a KRM ResourceList"},
-	{name: "items holds a string", input: func() string { return "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: [hello]\n" }, wantErr: "not a KRM ResourceList"},
+	{name: "items is a mapping", input: func() string { return "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: {a: b}\n" }, wantErr: "items is not a list"},
+	{name: "items holds a string", input: func() string { return "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: [hello]\n" }, wantErr: "items[0] is a scalar"},
+	{name: "items is null", input: func() string { return "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n" }, wantErr: "items is empty (null), not a list"},
+	{name: "an item is a list", input: func() string { return goodConfig + "- [a, b]\n" }, wantErr: "items[2] is a list, not an object"},
+	{name: "functionConfig is a number", input: func() string {
+		return "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\nfunctionConfig: 42\n"
+	}, wantErr: "functionConfig is a scalar"},
 	{name: "an undefined alias", input: func() string { return "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: [*nowhere]\n" }, wantErr: "not a KRM ResourceList"},
 	{name: "tabs for indentation", input: func() string { return strings.ReplaceAll(goodConfig, "  spec:\n    ", "  spec:\n\t") }, wantErr: "not a KRM ResourceList"},
 

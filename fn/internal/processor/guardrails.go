@@ -16,6 +16,7 @@ import (
 
 	"github.com/vllm-hpa/vllm-hpa/fn/api/v1alpha1"
 	"github.com/vllm-hpa/vllm-hpa/fn/internal/config"
+	"github.com/vllm-hpa/vllm-hpa/fn/internal/inventory"
 	"github.com/vllm-hpa/vllm-hpa/fn/internal/manifests"
 	"github.com/vllm-hpa/vllm-hpa/fn/internal/reconcile"
 	"github.com/vllm-hpa/vllm-hpa/fn/internal/workload"
@@ -75,7 +76,7 @@ func derivePort(w *workload.Workload) (intstr.IntOrString, string) {
 			return intstr.FromString(metricsPortName), fmt.Sprintf("container %s has a port named %s", c.Name, metricsPortName)
 		}
 	}
-	if v, ok := workload.Flag(c, "--port"); ok {
+	if v, ok := w.VLLMFlag("--port"); ok {
 		if n, err := strconv.Atoi(v); err == nil {
 			return intstr.FromInt(n), fmt.Sprintf("container %s runs vLLM with --port %d", c.Name, n)
 		}
@@ -110,7 +111,7 @@ func check(src *config.Source, w *workload.Workload) fn.Results {
 		return results
 	}
 	port := *c.Spec.Scrape.Port
-	if !servesPort(vllm, port) {
+	if !servesPort(w, vllm, port) {
 		fail(fn.Warning, "spec.scrape.port", port.String(),
 			"spec.scrape.port (%s) is neither a port of container %s in %s nor its --port; the PodMonitoring would find no target; "+
 				"use the container port's name or number", port.String(), vllm.Name, w.Describe())
@@ -133,7 +134,7 @@ func checkMaxNumSeqs(src *config.Source, w *workload.Workload, vllm *corev1.Cont
 		return fn.Results{src.Result(sev, v1alpha1.FieldError{Field: "spec.metric.targetAverageValue", Value: raw, Message: fmt.Sprintf(format, args...)})}
 	}
 	limit, source := 0, ""
-	if v, ok := workload.Flag(vllm, "--max-num-seqs"); ok {
+	if v, ok := w.VLLMFlag("--max-num-seqs"); ok {
 		n, err := strconv.Atoi(v)
 		if err != nil {
 			return nil
@@ -273,7 +274,7 @@ func apiServiceGroup(item *fn.KubeObject) string {
 
 // servesPort reports whether the container has the port, by name or number, or
 // passes it to vLLM with --port (vLLM listens there even if it is not declared).
-func servesPort(c *corev1.Container, port intstr.IntOrString) bool {
+func servesPort(w *workload.Workload, c *corev1.Container, port intstr.IntOrString) bool {
 	for _, p := range c.Ports {
 		if (port.Type == intstr.String && p.Name == port.StrVal) || (port.Type == intstr.Int && p.ContainerPort == port.IntVal) {
 			return true
@@ -282,45 +283,52 @@ func servesPort(c *corev1.Container, port intstr.IntOrString) bool {
 	if port.Type == intstr.String {
 		return false
 	}
-	return workload.IntFlag(c, "--port", v1alpha1.DefaultScrapePort) == port.IntValue()
+	return w.VLLMIntFlag("--port", v1alpha1.DefaultScrapePort) == port.IntValue()
 }
 
 // checkDuplicateHPAs refuses two autoscalers on one workload: two configs that
-// target it, or a config and an HPA of the package that the function does not own.
-func checkDuplicateHPAs(sources []*config.Source, items fn.KubeObjects) fn.Results {
-	var results fn.Results
+// target it, or a config and an HPA of the package that this run does not
+// write or remove.
+func checkDuplicateHPAs(p *plan, inv *inventory.Inventory, rep *report) {
+	// The package's HPAs, by the workload they scale, read once.
+	scaling := map[string][]*inventory.Entry{}
+	entries := inv.Entries()
+	for i := range entries {
+		e := &entries[i]
+		if e.ID.Kind != "HorizontalPodAutoscaler" || e.ID.Group != "autoscaling" {
+			continue
+		}
+		kind, _, _ := e.Object.NestedString("spec", "scaleTargetRef", "kind")
+		name, _, _ := e.Object.NestedString("spec", "scaleTargetRef", "name")
+		key := targetKey(e.ID.Namespace, kind, name)
+		scaling[key] = append(scaling[key], e)
+	}
 	first := map[string]string{}
-	for _, src := range sources {
+	for _, src := range p.sources {
 		c := src.Config
 		target := targetKey(c.Namespace, c.Spec.ScaleTargetRef.Kind, c.Spec.ScaleTargetRef.Name)
 		if other, ok := first[target]; ok {
-			results = append(results, src.Result(fn.Error, v1alpha1.FieldError{Field: "spec.scaleTargetRef.name", Value: c.Spec.ScaleTargetRef.Name, Message: fmt.Sprintf(
+			rep.add("", src.Result(fn.Error, v1alpha1.FieldError{Field: "spec.scaleTargetRef.name", Value: c.Spec.ScaleTargetRef.Name, Message: fmt.Sprintf(
 				"spec.scaleTargetRef names %s %s/%s, which config %s already autoscales; two HorizontalPodAutoscalers on one workload fight over its replicas; keep one config per workload",
 				c.Spec.ScaleTargetRef.Kind, c.Namespace, c.Spec.ScaleTargetRef.Name, other)}))
 			continue
 		}
-		first[target] = c.Namespace + "/" + c.Name
-		for _, item := range items {
-			if item.GetKind() != "HorizontalPodAutoscaler" || item.GroupKind().Group != "autoscaling" || item.GetName() == c.Name {
-				continue
+		first[target] = manifests.Key(c)
+		for _, e := range scaling[target] {
+			if e.ID.Name == c.Name || (ownedBy(e, p.keys) && !strings.EqualFold(e.Managed, "false")) {
+				continue // this run's own: written or removed by it
 			}
-			if item.GetAnnotation(reconcile.OwnerAnnotation) != "" && item.GetAnnotation(reconcile.ManagedAnnotation) != "false" {
-				continue // generated earlier: replaced or removed by this run
-			}
-			kind, _, _ := item.NestedString("spec", "scaleTargetRef", "kind")
-			name, _, _ := item.NestedString("spec", "scaleTargetRef", "name")
-			ns := item.GetNamespace()
-			if ns == "" {
-				ns = v1alpha1.DefaultNamespace
-			}
-			if targetKey(ns, kind, name) == target {
-				results = append(results, src.Result(fn.Error, v1alpha1.FieldError{Field: "spec.scaleTargetRef.name", Value: name, Message: fmt.Sprintf(
-					"HorizontalPodAutoscaler %s/%s in the package already scales %s %s/%s, and this config would add %s/%s; two HorizontalPodAutoscalers on one workload fight over its replicas; "+
-						"delete %s, or point spec.scaleTargetRef at another workload", ns, item.GetName(), kind, ns, name, c.Namespace, c.Name, item.GetName())}))
-			}
+			name := c.Spec.ScaleTargetRef.Name
+			rep.add("", src.Result(fn.Error, v1alpha1.FieldError{Field: "spec.scaleTargetRef.name", Value: name, Message: fmt.Sprintf(
+				"HorizontalPodAutoscaler %s/%s in the package already scales %s %s/%s, and this config would add %s/%s; two HorizontalPodAutoscalers on one workload fight over its replicas; "+
+					"delete %s, or point spec.scaleTargetRef at another workload", e.ID.Namespace, e.ID.Name, c.Spec.ScaleTargetRef.Kind, c.Namespace, name, c.Namespace, c.Name, e.ID.Name)}))
 		}
 	}
-	return results
+}
+
+// ownedBy reports whether a config of the run generated the entry.
+func ownedBy(e *inventory.Entry, keys map[string]bool) bool {
+	return slices.ContainsFunc(e.Owners, func(o string) bool { return keys[o] && manifests.Generates(o, e.ID) })
 }
 
 // removeReplicas leaves the replica count to the HPA: a fixed spec.replicas that a

@@ -57,12 +57,22 @@ func run(stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	rl, err := fn.ParseResourceList(in)
 	if err != nil {
+		if res := notAnObject(in); res != nil {
+			// The items cannot be written back; the result says which one is wrong.
+			out, werr := krm.ResourceListYAML(&fn.ResourceList{Results: fn.Results{res}})
+			if werr == nil {
+				_, _ = stdout.Write(out)
+			}
+			fmt.Fprintln(stderr, clip(res.String()))
+			return 1
+		}
 		fmt.Fprintf(stderr, "vllm-hpa: the input is not a KRM ResourceList (%v); run the function through kustomize or kpt, or pipe a ResourceList (kind: ResourceList, items: [...]) to it\n", err)
 		return 1
 	}
+	var rep *report
 	if !aliased {
-		Process(rl)
-	} else if err := processAliased(rl, in); err != nil {
+		rep = process(rl)
+	} else if rep, err = processAliased(rl, in); err != nil {
 		fmt.Fprintf(stderr, "vllm-hpa: cannot expand the input's YAML aliases: %v\n", err)
 		return 1
 	}
@@ -75,11 +85,7 @@ func run(stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "vllm-hpa: cannot write the output: %v\n", err)
 		return 1
 	}
-	for _, r := range rl.Results {
-		if r.Severity == fn.Error || r.Severity == fn.Warning {
-			fmt.Fprintln(stderr, r.String())
-		}
-	}
+	rep.printStderr(stderr)
 	if hasError(rl.Results) {
 		return 1
 	}

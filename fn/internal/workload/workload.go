@@ -5,6 +5,7 @@ package workload
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -12,6 +13,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/vllm-hpa/vllm-hpa/fn/api/v1alpha1"
+	"github.com/vllm-hpa/vllm-hpa/fn/internal/inventory"
+	"github.com/vllm-hpa/vllm-hpa/fn/internal/manifests"
 )
 
 // LeaderWorkerSet labels: every pod of a group carries the set's name; the leader
@@ -34,6 +37,12 @@ type Workload struct {
 	Pod corev1.PodSpec
 	// SelectorField is where Selector was read from, for messages.
 	SelectorField string
+
+	// vllm and flags are the vLLM container and its flags, read once: several
+	// configs may name one workload, and its arguments may be long.
+	vllm      *corev1.Container
+	vllmFound bool
+	flags     map[string]string
 }
 
 // Describe names the workload as "Kind namespace/name".
@@ -43,16 +52,9 @@ func (w *Workload) Describe() string {
 
 // Find returns the workload the config targets, or nil when it is not among the
 // items (kustomize generator mode only sees the config).
-func Find(items fn.KubeObjects, namespace string, ref v1alpha1.ScaleTargetRef) (*Workload, error) {
-	group, _, _ := strings.Cut(ref.APIVersion, "/")
-	if !strings.Contains(ref.APIVersion, "/") {
-		group = ""
-	}
-	for _, item := range items {
-		if item.GetKind() != ref.Kind || item.GetName() != ref.Name || item.GroupKind().Group != group || namespaceOf(item) != namespace {
-			continue
-		}
-		return read(item)
+func Find(inv *inventory.Inventory, namespace string, ref v1alpha1.ScaleTargetRef) (*Workload, error) {
+	if found := inv.Lookup(manifests.NewID(ref.APIVersion, ref.Kind, namespace, ref.Name)); len(found) > 0 {
+		return read(found[0].Object)
 	}
 	return nil, nil
 }
@@ -96,43 +98,66 @@ func read(obj *fn.KubeObject) (*Workload, error) {
 // VLLMContainer returns the container that runs vLLM: the one whose image or
 // command names vllm, else the only container; nil when none can be told apart.
 func (w *Workload) VLLMContainer() *corev1.Container {
+	if w.vllmFound {
+		return w.vllm
+	}
+	w.vllmFound = true
 	for i, c := range w.Pod.Containers {
 		if strings.Contains(c.Image, "vllm") || strings.Contains(strings.Join(append(c.Command, c.Args...), " "), "vllm") {
-			return &w.Pod.Containers[i]
+			w.vllm = &w.Pod.Containers[i]
+			return w.vllm
 		}
 	}
 	if len(w.Pod.Containers) == 1 {
-		return &w.Pod.Containers[0]
+		w.vllm = &w.Pod.Containers[0]
 	}
-	return nil
+	return w.vllm
 }
 
-// Flag returns the value of a vLLM command-line flag (--port=8000, --port 8000,
-// or inside a shell string) and whether it is set.
-func Flag(c *corev1.Container, name string) (string, bool) {
-	var words []string
-	for _, s := range append(append([]string{}, c.Command...), c.Args...) {
-		words = append(words, strings.Fields(s)...)
-	}
-	for i, w := range words {
-		if v, ok := strings.CutPrefix(w, name+"="); ok {
-			return strings.Trim(v, `"'`), true
+// VLLMFlag returns the value of a command-line flag of the vLLM container
+// (--port=8000, --port 8000, or inside a shell string; the first one given)
+// and whether it is set. The flags are read once.
+func (w *Workload) VLLMFlag(name string) (string, bool) {
+	if w.flags == nil {
+		w.flags = map[string]string{}
+		if c := w.VLLMContainer(); c != nil {
+			words := commandWords(c)
+			for i, word := range words {
+				key, value, inline := strings.Cut(word, "=")
+				if !inline {
+					if i+1 >= len(words) {
+						continue
+					}
+					value = words[i+1]
+				}
+				if _, seen := w.flags[key]; !seen {
+					w.flags[key] = strings.Trim(value, `"'`)
+				}
+			}
 		}
-		if w == name && i+1 < len(words) {
-			return strings.Trim(words[i+1], `"'`), true
-		}
 	}
-	return "", false
+	v, ok := w.flags[name]
+	return v, ok
 }
 
-// IntFlag returns an integer vLLM flag, or def when it is not set or not a number.
-func IntFlag(c *corev1.Container, name string, def int) int {
-	if v, ok := Flag(c, name); ok {
+// VLLMIntFlag returns an integer flag of the vLLM container, or def when it is
+// not set or not a number.
+func (w *Workload) VLLMIntFlag(name string, def int) int {
+	if v, ok := w.VLLMFlag(name); ok {
 		if n, err := strconv.Atoi(v); err == nil {
 			return n
 		}
 	}
 	return def
+}
+
+// commandWords splits a container's command and arguments into words.
+func commandWords(c *corev1.Container) []string {
+	var words []string
+	for _, s := range append(append([]string{}, c.Command...), c.Args...) {
+		words = append(words, strings.Fields(s)...)
+	}
+	return words
 }
 
 // RequestsGPU reports whether any container of the pod asks for an NVIDIA GPU.
@@ -181,15 +206,26 @@ func merge(a, b map[string]string) map[string]string {
 	return out
 }
 
-// Others lists the workloads of the kind among the items, as "namespace/name", for
-// a config whose target is not there: kustomize renames resources (namePrefix,
-// namespace) before it runs transformers, so the target may be there under a new name.
-func Others(items fn.KubeObjects, kind string) []string {
-	var names []string
-	for _, item := range items {
-		if item.GetKind() == kind {
-			names = append(names, namespaceOf(item)+"/"+item.GetName())
+// MaxCandidates bounds the workloads Candidates names.
+const MaxCandidates = 5
+
+// Candidates names, for a config whose target is not among the items, the
+// first MaxCandidates workloads of the target's kind in its namespace, in
+// name order (so the same input names the same ones, whatever the item order),
+// and says how many more there are: kustomize renames resources (namePrefix,
+// nameSuffix) before it runs transformers, so the target may be there under a
+// new name. The function's own objects are never candidates.
+func Candidates(inv *inventory.Inventory, namespace string, ref v1alpha1.ScaleTargetRef) (names []string, more int) {
+	id := manifests.NewID(ref.APIVersion, ref.Kind, namespace, ref.Name)
+	for _, e := range inv.OfKind(id.Group, id.Kind, id.Namespace) {
+		if !e.Generated() && !manifests.IsClusterWide(e.ID) {
+			names = append(names, e.ID.Name)
 		}
 	}
-	return names
+	slices.Sort(names)
+	names = slices.Compact(names)
+	if len(names) > MaxCandidates {
+		return names[:MaxCandidates], len(names) - MaxCandidates
+	}
+	return names, 0
 }
