@@ -7,6 +7,7 @@ import (
 
 	"github.com/kptdev/krm-functions-sdk/go/fn"
 
+	"github.com/vllm-hpa/vllm-hpa/fn/internal/config"
 	"github.com/vllm-hpa/vllm-hpa/fn/internal/krm"
 )
 
@@ -60,12 +61,17 @@ func run(stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "vllm-hpa: the input is not a KRM ResourceList (%v); run the function through kustomize or kpt, or pipe a ResourceList (kind: ResourceList, items: [...]) to it\n", err)
 		return 1
 	}
-	if !aliased {
+	if dup := config.DuplicateKeys(rl); len(dup) > 0 {
+		// Which of two values the user meant is a guess: refuse the config before
+		// reading it, and write nothing.
+		rl.Results = dup
+	} else if !aliased {
 		Process(rl)
 	} else if err := processAliased(rl, in); err != nil {
 		fmt.Fprintf(stderr, "vllm-hpa: cannot expand the input's YAML aliases: %v\n", err)
 		return 1
 	}
+	rl.Results = uniqueResults(rl.Results)
 	out, err := krm.ResourceListYAML(rl)
 	if err != nil {
 		fmt.Fprintf(stderr, "vllm-hpa: cannot write the output: %v\n", err)
