@@ -64,8 +64,9 @@ bench-go:
 
 ## generate: every generated file: the VLLMHPAConfig CRD (controller-gen, from
 ## fn/api/v1alpha1), then from the CRD the editor JSON Schema, the
-## KRMFunctionDefinition, the README's field reference and the schema the function
-## validates with (fn/internal/schema), then base/ and overlays/ from the output of
+## KRMFunctionDefinition, the README's field reference, the function's --help and
+## --version text (fn/internal/cli) and the schema the function validates with
+## (fn/internal/schema), then base/ and overlays/ from the output of
 ## the function built with them. Each step reads what the one before wrote.
 generate:
 	$(GO) tool controller-gen crd paths=./fn/api/v1alpha1 output:crd:dir=./fn/api/v1alpha1
