@@ -27,9 +27,13 @@ render: build
 	  $(KUSTOMIZE) build --enable-alpha-plugins --enable-exec examples/kustomize-exec/$$s || exit 1; \
 	done
 
-## test: every test of the function, examples and tools.
+## test: every test of the function, examples and tools. The integration tests
+## also run the kpt CLI (from ../shared/tools/kpt) and build and run the images
+## with podman; checktools says first whether those are here, and the tests that
+## need a missing one are skipped (in CI, where CI=true, they fail).
 test:
 	$(GO) vet ./...
+	@$(GO) run ./internal/tools/checktools
 	$(GO) test ./...
 
 ## test-race: the load generator and vLLM stand-in under the race detector, repeated.
@@ -81,7 +85,8 @@ hydrate: build
 	  $(GO) run ./internal/tools/split -source examples/config-sync/dry -out examples/config-sync/wet
 
 ## image: the function's container image $(IMAGE):$(TAG), for kustomize
-## container mode and kpt.
+## container mode and kpt. The Dockerfile's build arguments BUILDER_IMAGE and
+## BASE_IMAGE name the stages' bases (golang and distroless by default).
 image:
 	docker build -t $(IMAGE):$(TAG) .
 
