@@ -13,8 +13,11 @@ import (
 	"github.com/vllm-hpa/vllm-hpa/fn/internal/processor"
 )
 
-// docs is where the function is documented.
-const docs = "https://github.com/vllm-hpa/vllm-hpa#readme"
+// docs is where the function is documented; image is the release's image.
+const (
+	docs  = "https://github.com/vllm-hpa/vllm-hpa#readme"
+	image = "ghcr.io/vllm-hpa/vllm-hpa-fn:" + version
+)
 
 // Main runs the command line with args (without the program name) and returns
 // the exit code.
@@ -55,7 +58,7 @@ go to stderr as well, and the exit code is 1 on an error. Run it with kustomize 
 
   kustomize build --enable-alpha-plugins --enable-exec DIR
       a generator whose config carries config.kubernetes.io/function: {exec: {path: vllm-hpa-fn}}
-      (or {container: {image: ghcr.io/vllm-hpa/vllm-hpa-fn:%s}}, without --enable-exec)
+      (or {container: {image: %s}}, without --enable-exec)
   kpt fn render --allow-exec PKG
       a Kptfile mutator: {exec: vllm-hpa-fn, configPath: vllmhpa.yaml} (or image: ...)
   kpt fn eval PKG --exec vllm-hpa-fn -- name=gemma strategy=vllm targetName=vllm-gemma maxReplicas=5
@@ -68,5 +71,5 @@ A ConfigMap functionConfig (what kpt fn eval -- key=value makes) takes the flat 
  %s
 
 Documentation, the field reference and examples: %s
-`, version, v1alpha1.Kind, v1alpha1.APIVersion, version, fields, keys.String(), docs)
+`, version, v1alpha1.Kind, v1alpha1.APIVersion, image, fields, keys.String(), docs)
 }
