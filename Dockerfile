@@ -8,8 +8,12 @@
 # Go from go.mod's go line, on the build machine's platform: make build
 # cross-compiles for the target platform (CGO is off).
 ARG GO_VERSION=1.26.8
+# The stages' bases, as build arguments so that a machine that cannot pull them
+# can build from local stand-ins (the integration tests do: internal/testtools).
+ARG BUILDER_IMAGE=golang:${GO_VERSION}
+ARG BASE_IMAGE=gcr.io/distroless/static-debian12:nonroot
 
-FROM --platform=$BUILDPLATFORM golang:${GO_VERSION} AS build
+FROM --platform=$BUILDPLATFORM ${BUILDER_IMAGE} AS build
 ARG TARGETOS
 ARG TARGETARCH
 WORKDIR /src
@@ -26,7 +30,7 @@ RUN --mount=type=cache,target=/go/pkg/mod \
 
 # The vLLM stand-in and the load generator, for trying the pipeline on a cluster
 # without GPUs: make image-sim (docker build --target vllm-sim).
-FROM gcr.io/distroless/static-debian12:nonroot AS vllm-sim
+FROM ${BASE_IMAGE} AS vllm-sim
 COPY --from=build /src/bin/vllm-sim /src/bin/vllm-loadgen /usr/local/bin/
 USER nonroot:nonroot
 EXPOSE 8000
@@ -35,7 +39,7 @@ ENTRYPOINT ["/usr/local/bin/vllm-sim", "--addr=0.0.0.0:8000"]
 # The function's image, the default target. A static binary needs no libc;
 # distroless has no shell and a nonroot user, and also the nobody user kustomize
 # and kpt pass with --user.
-FROM gcr.io/distroless/static-debian12:nonroot
+FROM ${BASE_IMAGE}
 COPY --from=build /src/bin/vllm-hpa-fn /usr/local/bin/vllm-hpa-fn
 USER nonroot:nonroot
 ENTRYPOINT ["/usr/local/bin/vllm-hpa-fn"]

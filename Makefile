@@ -27,9 +27,13 @@ render: build
 	  $(KUSTOMIZE) build --enable-alpha-plugins --enable-exec examples/kustomize-exec/$$s || exit 1; \
 	done
 
-## test: every test of the function, examples and tools.
+## test: every test of the function, examples and tools. The integration tests
+## also run the kpt CLI (from ../shared/tools/kpt) and build and run the images
+## with podman; checktools says first whether those are here, and the tests that
+## need a missing one are skipped (in CI, where CI=true, they fail).
 test:
 	$(GO) vet ./...
+	@$(GO) run ./internal/tools/checktools
 	$(GO) test ./...
 
 ## test-race: the load generator and vLLM stand-in under the race detector, repeated.
@@ -64,9 +68,10 @@ bench-go:
 
 ## generate: every generated file: the VLLMHPAConfig CRD (controller-gen, from
 ## fn/api/v1alpha1), then from the CRD the editor JSON Schema, the
-## KRMFunctionDefinition, the field reference in docs/api.md and the schema the
-## function validates with (fn/internal/schema), then base/ and overlays/ from the
-## output of the function built with them. Each step reads what the one before wrote.
+## KRMFunctionDefinition, the field reference in docs/api.md, the function's --help
+## and --version text (fn/internal/cli) and the schema the function validates with
+## (fn/internal/schema), then base/ and overlays/ from the output of the function
+## built with them. Each step reads what the one before wrote.
 generate:
 	$(GO) tool controller-gen crd paths=./fn/api/v1alpha1 output:crd:dir=./fn/api/v1alpha1
 	$(GO) run ./internal/tools/apigen
@@ -80,7 +85,8 @@ hydrate: build
 	  $(GO) run ./internal/tools/split -source examples/config-sync/dry -out examples/config-sync/wet
 
 ## image: the function's container image $(IMAGE):$(TAG), for kustomize
-## container mode and kpt.
+## container mode and kpt. The Dockerfile's build arguments BUILDER_IMAGE and
+## BASE_IMAGE name the stages' bases (golang and distroless by default).
 image:
 	docker build -t $(IMAGE):$(TAG) .
 

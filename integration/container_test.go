@@ -12,8 +12,12 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
-// imageRepository is the function's image without its tag.
-const imageRepository = "ghcr.io/vllm-hpa/vllm-hpa-fn"
+// imageRepository is the function's image without its tag, and
+// simImageRepository the vllm-sim image's (the Makefile's IMAGE and SIM_IMAGE).
+const (
+	imageRepository    = "ghcr.io/vllm-hpa/vllm-hpa-fn"
+	simImageRepository = "ghcr.io/vllm-hpa/vllm-sim"
+)
 
 // image is the function's image tagged with the release in VERSION, as every
 // example and the catalog metadata name it; `make image` builds it. setup sets it.

@@ -2,6 +2,7 @@ package integration_test
 
 import (
 	"encoding/json"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -125,6 +126,8 @@ func parseDockerfile(t *testing.T, text string) []stage {
 	t.Helper()
 	var stages []stage
 	var pending string
+	globals := map[string]string{}
+	seenFrom := false
 	for _, line := range strings.Split(text, "\n") {
 		trimmed := strings.TrimSpace(line)
 		if pending == "" && (trimmed == "" || strings.HasPrefix(trimmed, "#")) {
@@ -138,13 +141,20 @@ func parseDockerfile(t *testing.T, text string) []stage {
 		pending = ""
 		cmd, args, _ := strings.Cut(full, " ")
 		in := instruction{strings.ToUpper(cmd), args}
+		if in.cmd == "ARG" && !seenFrom {
+			// A global ARG: FROM lines see its default, which may name earlier ones.
+			k, v, _ := strings.Cut(args, "=")
+			globals[k] = os.Expand(v, func(name string) string { return globals[name] })
+		}
 		if in.cmd == "FROM" {
+			seenFrom = true
 			var s stage
 			for _, f := range strings.Fields(args) {
 				switch {
 				case strings.HasPrefix(f, "--"):
 				case s.from == "":
-					s.from = f
+					// The image as built with the ARGs' defaults.
+					s.from = os.Expand(f, func(name string) string { return globals[name] })
 				case strings.EqualFold(f, "AS"):
 				default:
 					s.name = f

@@ -1,10 +1,13 @@
 // Package integration_test runs every way users run vllm-hpa with the real tools:
-// the kustomize CLI pinned in go.mod (exec and container mode), a kpt package
-// rendered with kyaml's runfn (the library kpt's runner is built on), the Config
-// Sync wet directory, the plain YAML in base/ and overlays/, and the Dockerfile.
+// the kustomize CLI pinned in go.mod (exec and container mode), the kpt CLI
+// (render, eval, kpt's own .expected/ package test, fn doc), the images built
+// from the Dockerfile and run by podman, the Config Sync wet directory, and the
+// plain YAML in base/ and overlays/. The kpt CLI and podman are not Go modules:
+// internal/testtools finds them, and a test that needs a missing one is skipped
+// with the reason (failed in CI, where CI=true).
 //
 // Regenerate the expected outputs (examples/**/expected.yaml and
-// examples/kpt/.expected/diff.patch) with:
+// examples/kpt/.expected/diff.patch and results.yaml) with:
 //
 //	go test ./integration -update
 //
@@ -64,6 +67,7 @@ func setup(tmp string) error {
 		return err
 	}
 	image = imageRepository + ":" + strings.TrimSpace(string(version))
+	simImage = simImageRepository + ":" + strings.TrimSpace(string(version))
 	work = filepath.Join(tmp, "repo")
 	kustomize = filepath.Join(tmp, "kustomize")
 	fnBin = filepath.Join(work, "bin", "vllm-hpa-fn")

@@ -7,6 +7,7 @@ import (
 
 	"github.com/kptdev/krm-functions-sdk/go/fn"
 
+	"github.com/vllm-hpa/vllm-hpa/fn/internal/config"
 	"github.com/vllm-hpa/vllm-hpa/fn/internal/krm"
 )
 
@@ -69,13 +70,20 @@ func run(stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "vllm-hpa: the input is not a KRM ResourceList (%v); run the function through kustomize or kpt, or pipe a ResourceList (kind: ResourceList, items: [...]) to it\n", err)
 		return 1
 	}
-	var rep *report
-	if !aliased {
+	rep := &report{}
+	if dup := config.DuplicateKeys(rl); len(dup) > 0 {
+		// Which of two values the user meant is a guess: refuse the config before
+		// reading it, and write nothing.
+		rep.add("", dup...)
+		rl.Results = rep.results
+	} else if !aliased {
 		rep = process(rl)
 	} else if rep, err = processAliased(rl, in); err != nil {
 		fmt.Fprintf(stderr, "vllm-hpa: cannot expand the input's YAML aliases: %v\n", err)
 		return 1
 	}
+	rl.Results = uniqueResults(rl.Results)
+	rep.results = rl.Results
 	out, err := krm.ResourceListYAML(rl)
 	if err != nil {
 		fmt.Fprintf(stderr, "vllm-hpa: cannot write the output: %v\n", err)

@@ -1,7 +1,8 @@
 // Command apigen writes the files derived from the VLLMHPAConfig CRD, which
 // controller-gen writes from the types and markers in fn/api/v1alpha1: the JSON
 // Schema for editors, the KRMFunctionDefinition, the field reference in
-// docs/api.md and the Go form of the schema the function validates configs with. Run it
+// docs/api.md, the Go form of the schema the function validates configs with,
+// and the function's --help and --version text. Run it
 // from the repository root after controller-gen (make generate):
 //
 //	go run ./internal/tools/apigen
@@ -34,6 +35,7 @@ const (
 	apiGuideFile    = "docs/api.md"
 	catalogMetaFile = "fn/metadata.yaml"
 	schemaGoFile    = "fn/internal/schema/zz_generated.schema.go"
+	usageGoFile     = "fn/internal/cli/zz_generated.usage.go"
 	// versionFile holds the release the container image is tagged with.
 	versionFile = "VERSION"
 )
@@ -94,7 +96,11 @@ func generate(root string) (map[string][]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", schemaGoFile, err)
 	}
-	return map[string][]byte{crdFile: crd, jsonSchemaFile: js, definitionFile: def, apiGuideFile: guide, schemaGoFile: goSchema}, nil
+	usage, err := usageGo(schema, strings.TrimSpace(string(version)))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", usageGoFile, err)
+	}
+	return map[string][]byte{crdFile: crd, jsonSchemaFile: js, definitionFile: def, apiGuideFile: guide, schemaGoFile: goSchema, usageGoFile: usage}, nil
 }
 
 // loadCRD returns the openAPIV3Schema of the CRD's only version, typed and as
