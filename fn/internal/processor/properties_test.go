@@ -49,44 +49,49 @@ func otherConfig(clusterResources bool) *fn.KubeObject {
 // output of every case, as a second `kpt fn eval` with other values does: the
 // configs of the case are not in that run, so every object of the output comes
 // back byte for byte. Wanting the cluster-wide objects too, the other config
-// may not write over those of the case: it stops with a conflict, the items
-// unchanged.
+// either shares them, when they are exactly what it wants (its owner joins the
+// annotation and nothing else changes), or stops with a conflict that suggests
+// clusterResources: false, the items unchanged.
 func TestOtherConfigKeepsObjects(t *testing.T) {
 	for _, clusterResources := range []bool{false, true} {
 		t.Run(fmt.Sprintf("clusterResources=%t", clusterResources), func(t *testing.T) {
 			goldenOutputs(t, func(t *testing.T, _, out []byte) {
 				rl := parse(t, out)
 				var kept fn.KubeObjects
-				shared := false
 				for _, o := range rl.Items {
 					if o.GetKind() != "VLLMHPAConfig" { // the case's configs are not in the run
 						kept = append(kept, o)
-						shared = shared || isClusterWide(o)
 					}
 				}
 				rl.Items, rl.FunctionConfig, rl.Results = kept, otherConfig(clusterResources), nil
 				in2 := toYAML(t, rl)
-				if clusterResources && shared {
-					out2, stderr, code := run(in2)
-					if code != 1 || !bytes.Contains(stderr, []byte("spec.clusterResources: false")) {
-						t.Errorf("exit %d, want a conflict that suggests clusterResources: false:\n%s", code, stderr)
+				out2, stderr, code := run(in2)
+				if code != 0 {
+					if !clusterResources || !bytes.Contains(stderr, []byte("spec.clusterResources: false")) {
+						t.Fatalf("the run for another config failed (%d), and not with a conflict that suggests clusterResources: false:\n%s", code, stderr)
 					}
 					if !bytes.Equal(withoutResults(t, out2), withoutResults(t, in2)) {
 						t.Error("the items changed")
 					}
 					return
 				}
-				out2, stderr, code := run(in2)
-				if code != 0 {
-					t.Fatalf("the run for another config failed (%d): %s", code, stderr)
-				}
 				got := map[string][]string{}
 				for _, o := range parse(t, out2).Items {
 					got[objectKey(o)] = append(got[objectKey(o)], o.String())
 				}
 				for _, o := range kept {
-					if !slices.Contains(got[objectKey(o)], o.String()) {
-						t.Errorf("%s changed:\n--- before\n%s\n--- after\n%s", objectKey(o), o.String(), strings.Join(got[objectKey(o)], "---\n"))
+					want := []string{o.String()}
+					if clusterResources && isClusterWide(o) && o.GetAnnotation(inventory.OwnerAnnotation) != "" {
+						// Shared when the other config wants it: it joins the owners,
+						// nothing else changes.
+						owners := append(inventory.ParseOwners(o.GetAnnotation(inventory.OwnerAnnotation)), otherKey)
+						slices.Sort(owners)
+						cp := o.Copy()
+						_ = cp.SetAnnotation(inventory.OwnerAnnotation, strings.Join(slices.Compact(owners), ","))
+						want = append(want, cp.String())
+					}
+					if !slices.ContainsFunc(got[objectKey(o)], func(g string) bool { return slices.Contains(want, g) }) {
+						t.Errorf("%s changed:\n--- want\n%s\n--- after\n%s", objectKey(o), want[len(want)-1], strings.Join(got[objectKey(o)], "---\n"))
 					}
 				}
 			})
@@ -94,11 +99,16 @@ func TestOtherConfigKeepsObjects(t *testing.T) {
 	}
 }
 
+// otherKey is the config otherConfig describes, as namespace/name.
+const otherKey = "elsewhere/zz-other"
+
 // TestForeignCopyConflicts adds a copy of each object a case generated, owned by
 // a config that is not in the run or by nobody (and, for a cluster-scoped
 // object, with a stray namespace), to the case's output and, where the object
 // is new, to its input. The run must stop with a conflict that names the object
-// and change nothing.
+// and change nothing. The one exception is the input's cluster-wide object of
+// another config that is exactly what the run wants: it is shared (its owners
+// grow, nothing else changes), and the same copy with other content conflicts.
 func TestForeignCopyConflicts(t *testing.T) {
 	goldenOutputs(t, func(t *testing.T, in, out []byte) {
 		keys := runConfigs(t, in)
@@ -118,7 +128,7 @@ func TestForeignCopyConflicts(t *testing.T) {
 			}
 			for _, owner := range []string{"elsewhere/foreign", ""} {
 				cp := foreignCopy(o, owner)
-				with := func(base *fn.ResourceList) []byte {
+				with := func(base *fn.ResourceList, cp *fn.KubeObject) []byte {
 					withCopy := *base
 					withCopy.Items = append(slices.Clone(base.Items), cp.Copy())
 					b, err := withCopy.ToYAML()
@@ -128,15 +138,50 @@ func TestForeignCopyConflicts(t *testing.T) {
 					return b
 				}
 				name := fmt.Sprintf("%s with a copy owned by %q", id, owner)
-				conflicts(t, name+" beside it", with(rl), id)
+				conflicts(t, name+" beside it", with(rl, cp), id)
 				if had[id] {
 					continue
 				}
-				in2 := with(rlIn)
-				conflicts(t, name+" in the input", in2, id)
+				if owner == "" || !manifests.IsClusterWide(id) {
+					conflicts(t, name+" in the input", with(rlIn, cp), id)
+					continue
+				}
+				shares(t, name+" in the input", with(rlIn, cp), cp, owner)
+				changed := cp.Copy()
+				_ = changed.SetLabel("changed-by", "someone-else")
+				conflicts(t, name+" and other content in the input", with(rlIn, changed), id)
 			}
 		}
 	})
+}
+
+// shares runs the function over in, which must succeed and give back cp, an
+// object of a config outside the run, with the run's configs among its owners
+// and nothing else changed.
+func shares(t *testing.T, name string, in []byte, cp *fn.KubeObject, owner string) {
+	t.Helper()
+	out, stderr, code := run(in)
+	if code != 0 {
+		t.Errorf("%s: exit %d, want the object shared:\n%s", name, code, stderr)
+		return
+	}
+	id := idOf(cp)
+	for _, o := range parse(t, out).Items {
+		if idOf(o) != id {
+			continue
+		}
+		owners := inventory.ParseOwners(o.GetAnnotation(inventory.OwnerAnnotation))
+		if !slices.Contains(owners, owner) || len(owners) < 2 {
+			t.Errorf("%s: owners %v, want %s and the run's configs", name, owners, owner)
+		}
+		want := cp.Copy()
+		_ = want.SetAnnotation(inventory.OwnerAnnotation, o.GetAnnotation(inventory.OwnerAnnotation))
+		if o.String() != want.String() {
+			t.Errorf("%s: the shared object changed:\n--- want\n%s\n--- got\n%s", name, want.String(), o.String())
+		}
+		return
+	}
+	t.Errorf("%s: the object is gone", name)
 }
 
 // conflicts runs the function over in, which must stop with an error about id

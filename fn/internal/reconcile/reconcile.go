@@ -2,20 +2,23 @@
 // package's items. It changes or removes only what those configs own: it
 // replaces their objects and removes the ones none of them wants any more
 // (a cluster-wide object they share with configs outside the run keeps those
-// as owners, and is kept for them), and refuses to overwrite any other object
-// at a name it writes. Everything else comes back as it went in.
+// as owners, and is kept for them; one of configs outside the run that is
+// exactly what the run wants is shared, its content untouched), and refuses to
+// overwrite any other object at a name it writes. Everything else comes back as it went in.
 package reconcile
 
 import (
 	"fmt"
 	"maps"
 	"path"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/kptdev/krm-functions-sdk/go/fn"
 	"sigs.k8s.io/kustomize/kyaml/kio/kioutil"
+	"sigs.k8s.io/yaml"
 
 	"github.com/vllm-hpa/vllm-hpa/fn/internal/config"
 	"github.com/vllm-hpa/vllm-hpa/fn/internal/inventory"
@@ -35,6 +38,10 @@ var keptAnnotations = []string{
 	kioutil.PathAnnotation, kioutil.IdAnnotation,
 	kioutil.LegacyPathAnnotation, kioutil.LegacyIdAnnotation,
 }
+
+// placementAnnotations are the legacy and current annotations that say where an
+// item is kept (the current ones all start with internal.config.kubernetes.io/).
+var placementAnnotations = append(slices.Clone(keptAnnotations), kioutil.IndexAnnotation, kioutil.LegacyIndexAnnotation)
 
 // Desired is one object the configs of the run want.
 type Desired struct {
@@ -176,6 +183,16 @@ func (a *applier) item(e *inventory.Entry, di int, wanted bool) {
 		return
 	}
 	if len(inRun) == 0 {
+		if len(others) > 0 && manifests.IsClusterWide(e.ID) && sameContent(item, d.Object) {
+			// The cluster-wide stack of configs outside the run, exactly as this
+			// run wants it (a second kpt fn eval): shared, nothing overwritten.
+			shared := item.Copy()
+			owners := slices.Compact(slices.Sorted(slices.Values(append(slices.Clone(d.Owners), others...))))
+			_ = shared.SetAnnotation(OwnerAnnotation, strings.Join(owners, ","))
+			a.keep(e, shared)
+			a.result(item, fn.Info, fmt.Sprintf("%s, generated for %s, is shared with %s, which wants it as it is", e.ID, strings.Join(others, ", "), strings.Join(d.Owners, ", ")))
+			return
+		}
 		// Someone else's object at a name this run writes: never overwritten.
 		a.keep(e, item)
 		a.conflict(e, d)
@@ -211,10 +228,11 @@ func (a *applier) conflict(e *inventory.Entry, d Desired) {
 				"rename the config, remove the object, or annotate it %s: \"false\" to keep it as yours",
 			e.ID, wanted, ManagedAnnotation))
 	case clusterWide:
-		// Another package, or an earlier kpt fn eval, wrote the shared stack.
+		// Another package, or an earlier kpt fn eval, wrote the shared stack
+		// with other settings.
 		a.fieldResult(e.Object, fn.Error, "metadata.annotations["+OwnerAnnotation+"]", strings.Join(e.Owners, ","), fmt.Sprintf(
-			"%s was generated for %s, which is not a config of this run, and %s wants to write it too; "+
-				"to use it as it is, set spec.clusterResources: false (kpt fn eval: clusterResources=false), or run the function with all its configs at once",
+			"%s was generated for %s, which is not a config of this run, and %s wants it with other settings; "+
+				"to use it as it is, set spec.clusterResources: false (kpt fn eval: clusterResources=false), give both configs the same spec.adapter and spec.gpu settings, or run the function with all its configs at once",
 			e.ID, strings.Join(e.Owners, ", "), wanted))
 	default:
 		a.fieldResult(e.Object, fn.Error, "metadata.annotations["+OwnerAnnotation+"]", strings.Join(e.Owners, ","), fmt.Sprintf(
@@ -236,6 +254,33 @@ func (a *applier) claim(e *inventory.Entry, di int) bool {
 		"%s is in the input twice (%s and %s), and vllm-hpa writes one object of that name for %s; remove one of them",
 		e.ID, place(first), place(e), strings.Join(a.desired[di].Owners, ", ")))
 	return false
+}
+
+// sameContent reports whether an item holds what obj holds, but for the
+// annotations that say who owns an object and where it is kept.
+func sameContent(item, obj *fn.KubeObject) bool {
+	content := func(o *fn.KubeObject) (map[string]any, bool) {
+		var m map[string]any
+		if err := yaml.Unmarshal([]byte(o.String()), &m); err != nil {
+			return nil, false
+		}
+		if md, ok := m["metadata"].(map[string]any); ok {
+			if ann, ok := md["annotations"].(map[string]any); ok {
+				for k := range ann {
+					if k == OwnerAnnotation || strings.HasPrefix(k, "internal.config.kubernetes.io/") || slices.Contains(placementAnnotations, k) {
+						delete(ann, k)
+					}
+				}
+				if len(ann) == 0 {
+					delete(md, "annotations")
+				}
+			}
+		}
+		return m, true
+	}
+	a, okA := content(item)
+	b, okB := content(obj)
+	return okA && okB && reflect.DeepEqual(a, b)
 }
 
 // index gives the objects this run writes their indexes: in each file, after
