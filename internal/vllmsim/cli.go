@@ -21,7 +21,9 @@ GET /health and GET /metrics (vLLM's metric names, label model_name).
 Model: at most --max-num-seqs requests run at once, the rest wait in a FIFO
 queue (vllm:num_requests_waiting). A running request takes
 --time-per-token * max_tokens and answers with completion_tokens = max_tokens,
-prompt_tokens = words in the prompt. vllm:kv_cache_usage_perc is
+prompt_tokens = words in the prompt. A request whose prompt tokens plus
+max_tokens exceed --max-model-len gets a 400 with vLLM's message, as does a
+prompt of --max-model-len tokens or more. vllm:kv_cache_usage_perc is
 running / --max-num-seqs. SIGTERM or SIGINT stops accepting connections and
 lets requests in flight finish (up to --shutdown-timeout).
 
@@ -49,6 +51,7 @@ func ParseFlags(args []string, output io.Writer) (Options, error) {
 	fs.IntVar(&o.Config.MaxNumSeqs, "max-num-seqs", o.Config.MaxNumSeqs, "requests that run at once; the rest wait")
 	fs.DurationVar(&o.Config.TimePerToken, "time-per-token", o.Config.TimePerToken, "generation time per output token")
 	fs.IntVar(&o.Config.MaxTokensDefault, "max-tokens-default", o.Config.MaxTokensDefault, "output tokens of a request without max_tokens")
+	fs.IntVar(&o.Config.MaxModelLen, "max-model-len", o.Config.MaxModelLen, "context length: prompt tokens + max_tokens above it get a 400, as in vLLM")
 	fs.Float64Var(&o.Config.FailRate, "fail-rate", 0, "fraction (0-1) of requests answered with --fail-status, spread evenly")
 	fs.IntVar(&o.Config.FailStatus, "fail-status", o.Config.FailStatus, "HTTP status of a failed request")
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long requests in flight may finish after SIGTERM")

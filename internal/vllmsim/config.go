@@ -24,6 +24,12 @@ const (
 	DefaultTimePerToken     = 20 * time.Millisecond
 	DefaultMaxTokensDefault = 16
 	DefaultFailStatus       = 500
+	// DefaultMaxModelLen is google/gemma-3-1b-it's context length, which vLLM's
+	// --max-model-len defaults to.
+	DefaultMaxModelLen = 32768
+	// maxMaxModelLen bounds --max-model-len so that the longest answer the
+	// stand-in builds (one word per token) stays a few megabytes.
+	maxMaxModelLen = 1 << 20
 )
 
 // Config describes one simulated vLLM server.
@@ -35,8 +41,13 @@ type Config struct {
 	MaxNumSeqs int
 	// TimePerToken is how long one output token takes once a request runs.
 	TimePerToken time.Duration
-	// MaxTokensDefault is the output length of a request that sets no max_tokens.
+	// MaxTokensDefault is the output length of a request that sets no max_tokens
+	// (shortened to fit MaxModelLen).
 	MaxTokensDefault int
+	// MaxModelLen is the context length (vLLM's --max-model-len): prompt tokens
+	// plus max_tokens may not exceed it, or the request gets a 400. It bounds what
+	// one request can make the stand-in hold.
+	MaxModelLen int
 	// FailRate is the fraction (0-1) of requests answered with FailStatus.
 	// Failures are spread evenly: of the first n requests, floor(n*FailRate) fail.
 	FailRate float64
@@ -58,6 +69,7 @@ func DefaultConfig() Config {
 		MaxNumSeqs:       DefaultMaxNumSeqs,
 		TimePerToken:     DefaultTimePerToken,
 		MaxTokensDefault: DefaultMaxTokensDefault,
+		MaxModelLen:      DefaultMaxModelLen,
 		FailStatus:       DefaultFailStatus,
 	}
 }
@@ -73,6 +85,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("--time-per-token (%s) must not be negative", c.TimePerToken)
 	case c.MaxTokensDefault < 1:
 		return fmt.Errorf("--max-tokens-default (%d) must be at least 1", c.MaxTokensDefault)
+	case c.MaxModelLen < 2 || c.MaxModelLen > maxMaxModelLen:
+		return fmt.Errorf("--max-model-len (%d) must be between 2 and %d tokens", c.MaxModelLen, maxMaxModelLen)
 	case !(c.FailRate >= 0 && c.FailRate <= 1):
 		return fmt.Errorf("--fail-rate (%g) must be a fraction between 0 and 1", c.FailRate)
 	case c.FailStatus < 400 || c.FailStatus > 599:

@@ -128,12 +128,9 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, model string, str
 		writeError(w, http.StatusBadRequest, "stream is not supported by vllm-sim; send \"stream\": false")
 		return 0, false
 	}
-	n := s.cfg.MaxTokensDefault
-	if maxTokens != nil {
-		n = *maxTokens
-	}
-	if n < 1 {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("max_tokens must be at least 1, got %d", n))
+	n, msg := s.outputLength(maxTokens, promptTokens)
+	if msg != "" {
+		writeError(w, http.StatusBadRequest, msg)
 		return 0, false
 	}
 	if s.shouldFail() {
@@ -156,6 +153,32 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, model string, str
 	s.metrics.generationTokens.Add(float64(n))
 	s.metrics.success[finishedLength].Inc()
 	return n, true
+}
+
+// outputLength is the number of tokens to generate, or the message of vLLM's
+// 400 when the request does not fit the context: prompt plus max_tokens may not
+// exceed --max-model-len (vllm-project/vllm, vllm/entrypoints/openai/serving_engine.py,
+// _validate_input). Checking before anything is allocated is what keeps a
+// max_tokens of 500000000000 from costing memory.
+func (s *Server) outputLength(maxTokens *int, promptTokens int) (int, string) {
+	limit := s.cfg.MaxModelLen
+	if promptTokens >= limit {
+		return 0, fmt.Sprintf("This model's maximum context length is %d tokens. However, your request has %d input tokens. "+
+			"Please reduce the length of the input messages.", limit, promptTokens)
+	}
+	if maxTokens == nil {
+		// vLLM fills the context when max_tokens is absent; the stand-in keeps its default short.
+		return min(s.cfg.MaxTokensDefault, limit-promptTokens), ""
+	}
+	n := *maxTokens
+	if n < 1 {
+		return 0, fmt.Sprintf("max_tokens must be at least 1, got %d", n)
+	}
+	if n > limit-promptTokens {
+		return 0, fmt.Sprintf("'max_tokens' or 'max_completion_tokens' is too large: %d. This model's maximum context length is "+
+			"%d tokens and your request has %d input tokens (%d > %d - %d).", n, limit, promptTokens, n, limit, promptTokens)
+	}
+	return n, ""
 }
 
 // shouldFail spreads failures evenly: of the first n requests, floor(n*FailRate) fail.

@@ -462,6 +462,7 @@ func TestFlagsAreTheDocumentedContract(t *testing.T) {
 	o, err := ParseFlags([]string{
 		"--addr", "127.0.0.1:9001", "--model", "m", "--max-num-seqs", "3", "--time-per-token", "5ms",
 		"--max-tokens-default", "8", "--fail-rate", "0.25", "--fail-status", "503", "--shutdown-timeout", "1s",
+		"--max-model-len", "64",
 	}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -471,7 +472,7 @@ func TestFlagsAreTheDocumentedContract(t *testing.T) {
 	}}
 	if o.Addr != want.Addr || o.ShutdownTimeout != want.ShutdownTimeout || o.Config.Model != want.Config.Model ||
 		o.Config.MaxNumSeqs != 3 || o.Config.TimePerToken != want.Config.TimePerToken ||
-		o.Config.MaxTokensDefault != 8 || o.Config.FailRate != 0.25 || o.Config.FailStatus != 503 {
+		o.Config.MaxTokensDefault != 8 || o.Config.FailRate != 0.25 || o.Config.FailStatus != 503 || o.Config.MaxModelLen != 64 {
 		t.Errorf("parsed %+v, want %+v", o, want)
 	}
 
@@ -480,7 +481,8 @@ func TestFlagsAreTheDocumentedContract(t *testing.T) {
 		t.Fatal(err)
 	}
 	if d.Addr != "127.0.0.1:8000" || d.Config.Model != "google/gemma-3-1b-it" || d.Config.MaxNumSeqs != 256 ||
-		d.Config.TimePerToken != 20*time.Millisecond || d.Config.MaxTokensDefault != 16 || d.Config.FailRate != 0 {
+		d.Config.TimePerToken != 20*time.Millisecond || d.Config.MaxTokensDefault != 16 || d.Config.FailRate != 0 ||
+		d.Config.MaxModelLen != 32768 {
 		t.Errorf("defaults = %+v", d)
 	}
 
@@ -490,10 +492,78 @@ func TestFlagsAreTheDocumentedContract(t *testing.T) {
 		{"--fail-status", "200"},
 		{"--time-per-token", "-1ms"},
 		{"--max-tokens-default", "0"},
+		{"--max-model-len", "1"},
+		{"--max-model-len", "2000000"},
 		{"extra"},
 	} {
 		if _, err := ParseFlags(bad, io.Discard); err == nil {
 			t.Errorf("ParseFlags(%q) accepted a bad value", bad)
 		}
+	}
+}
+
+func TestRequestsBeyondTheContextGet400AndTheServerLives(t *testing.T) {
+	ts, _ := newTestServer(t, func(c *Config) {
+		c.TimePerToken = 0
+		c.MaxModelLen = 100
+	})
+	for _, tc := range []struct {
+		name, path, body, message string
+	}{
+		{"max_tokens of 500000000000", "/v1/chat/completions",
+			`{"messages":[{"role":"user","content":"one two three"}],"max_tokens":500000000000}`,
+			"'max_tokens' or 'max_completion_tokens' is too large: 500000000000. This model's maximum context length is 100 tokens and your request has 3 input tokens (500000000000 > 100 - 3)."},
+		{"max_completion_tokens past the context", "/v1/chat/completions",
+			`{"messages":[{"role":"user","content":"one two three"}],"max_completion_tokens":98}`,
+			"'max_tokens' or 'max_completion_tokens' is too large: 98. This model's maximum context length is 100 tokens and your request has 3 input tokens (98 > 100 - 3)."},
+		{"a prompt as long as the context", "/v1/completions",
+			`{"prompt":[` + strings.Repeat("7,", 99) + `7],"max_tokens":1}`,
+			"This model's maximum context length is 100 tokens. However, your request has 100 input tokens. Please reduce the length of the input messages."},
+		{"max_tokens past the largest integer", "/v1/completions",
+			`{"prompt":"hi","max_tokens":1e30}`, "request body is not valid JSON"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := post(t.Context(), ts.URL+tc.path, tc.body)
+			if r.err != nil || r.status != http.StatusBadRequest {
+				t.Fatalf("status %d, err %v, want 400: %s", r.status, r.err, r.body)
+			}
+			var e errorResponse
+			if err := json.Unmarshal(r.body, &e); err != nil {
+				t.Fatalf("400 body %s is not an OpenAI error: %v", r.body, err)
+			}
+			if e.Error.Code != 400 || e.Error.Type != "BadRequestError" || !strings.HasPrefix(e.Error.Message, tc.message) {
+				t.Errorf("error = %+v, want code 400, type BadRequestError, message starting %q", e.Error, tc.message)
+			}
+		})
+	}
+
+	// The largest request that fits is served, and so is the next one.
+	for _, body := range []string{
+		`{"messages":[{"role":"user","content":"one two three"}],"max_tokens":97}`,
+		`{"messages":[{"role":"user","content":"one two three"}]}`,
+	} {
+		r := post(t.Context(), ts.URL+"/v1/chat/completions", body)
+		if r.status != http.StatusOK {
+			t.Fatalf("%s: status %d: %s", body, r.status, r.body)
+		}
+	}
+}
+
+func TestDefaultOutputLengthFitsTheContext(t *testing.T) {
+	ts, _ := newTestServer(t, func(c *Config) {
+		c.TimePerToken = 0
+		c.MaxModelLen = 10
+		c.MaxTokensDefault = 16
+	})
+	r := post(t.Context(), ts.URL+"/v1/completions", `{"prompt":"one two three"}`)
+	if r.status != http.StatusOK {
+		t.Fatalf("status %d: %s", r.status, r.body)
+	}
+	var body struct{ Usage usage }
+	if err := json.Unmarshal(r.body, &body); err != nil {
+		t.Fatal(err)
+	}
+	if body.Usage.CompletionTokens != 7 {
+		t.Errorf("completion_tokens = %d without max_tokens, want 7 (context 10 - prompt 3)", body.Usage.CompletionTokens)
 	}
 }
