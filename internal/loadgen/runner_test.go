@@ -62,7 +62,7 @@ func mustRamp(t *testing.T, s string) Schedule {
 }
 
 func TestInFlightBoundDropsInsteadOfQueueing(t *testing.T) {
-	s := newSim(t, nil) // generations wait until released
+	s := newSim(t, nil) // requests wait until released
 	clock := newFakeClock()
 	const tick = 100 * time.Millisecond
 	done := runAsync(t.Context(), Config{
