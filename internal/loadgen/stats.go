@@ -20,6 +20,7 @@ const (
 	errTransport       = "transport"        // connection refused, reset, DNS...
 	errTimeout         = "timeout"          // --timeout elapsed
 	errInvalidResponse = "invalid_response" // 2xx whose body is not a chat completion
+	errStream          = "stream"           // a stream that broke or reported an error after it started
 )
 
 // Recorder accumulates the outcome of a run. It is safe for concurrent use;
@@ -179,9 +180,9 @@ func (r *Recorder) Summary() Summary {
 	}
 	lat := slices.Clone(r.latencies)
 	slices.Sort(lat)
-	s.P50Ms = percentileMs(lat, 0.50)
-	s.P90Ms = percentileMs(lat, 0.90)
-	s.P99Ms = percentileMs(lat, 0.99)
+	s.P50Ms = ms(Percentile(lat, 50))
+	s.P90Ms = ms(Percentile(lat, 90))
+	s.P99Ms = ms(Percentile(lat, 99))
 	if d := r.end.Sub(r.start); d > 0 {
 		s.DurationSeconds = d.Seconds()
 		s.RequestsPerSecond = float64(r.ok) / d.Seconds()
@@ -190,15 +191,7 @@ func (r *Recorder) Summary() Summary {
 	return s
 }
 
-// percentileMs is the nearest-rank percentile of sorted latencies.
-func percentileMs(sorted []time.Duration, p float64) float64 {
-	if len(sorted) == 0 {
-		return 0
-	}
-	i := int(math.Ceil(p*float64(len(sorted)))) - 1
-	i = max(0, min(i, len(sorted)-1))
-	return float64(sorted[i]) / float64(time.Millisecond)
-}
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // WriteText prints the summary for a person.
 func (s Summary) WriteText(w io.Writer) {
