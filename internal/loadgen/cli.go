@@ -23,6 +23,8 @@ summarise latency, errors and throughput.
 
 Usage:
   vllm-loadgen [flags]
+  vllm-loadgen profile [flags]    measure a server at each concurrency level
+                                  and write a VLLMServerProfile (profile --help)
 
 Open loop (default): --rate requests per second, whatever the server does;
 a request due while --max-in-flight requests are unanswered is dropped and
@@ -174,6 +176,9 @@ func parseHTTPURL(flagName, raw string) (*url.URL, error) {
 // Main runs vllm-loadgen with args until its duration ends or SIGINT/SIGTERM
 // arrives, prints the summary and returns the exit code.
 func Main(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "profile" {
+		return ProfileMain(args[1:], stdout, stderr)
+	}
 	o, err := ParseFlags(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
