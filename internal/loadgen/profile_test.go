@@ -29,7 +29,7 @@ func fastSim(t *testing.T) string {
 	cfg.TimePerToken = 2 * time.Millisecond
 	cfg.TimePerTokenPerSeq = time.Millisecond
 	cfg.PrefillTimePerToken = 5 * time.Microsecond
-	cfg.RequestOverhead = time.Millisecond
+	cfg.RequestOverhead, cfg.RequestOverheadPerSeq = time.Millisecond, 0
 	cfg.MaxNumSeqs = 8
 	cfg.MaxModelLen = 1024
 	cfg.KVCacheTokens = 4096
