@@ -77,7 +77,8 @@ type Config struct {
 	// sees it (parsing, tokenizing): it adds to the time to first token.
 	RequestOverhead time.Duration
 	// RequestOverheadPerSeq is what each running request adds to that time: the
-	// API server's event loop also streams every running request's output.
+	// API server's event loop also detokenizes and streams every running
+	// request's output (vllm-project/vllm pull request #12287).
 	RequestOverheadPerSeq time.Duration
 	// MaxTokensDefault is the output length of a request that sets no max_tokens
 	// (shortened to fit MaxModelLen).
