@@ -27,9 +27,10 @@ tokens, and lasts
   --time-per-token + --time-per-token-per-seq x (decoding requests - 1)
                    + --prefill-time-per-token x prompt tokens in the step,
 so latency grows with the batch. A request first spends --request-overhead
-plus --request-overhead-per-seq x running requests in the API server. The KV cache holds --kv-cache-tokens tokens (every running
-request's prompt and output so far; vllm:kv_cache_usage_perc is the fraction
-used); when it is full the newest request is preempted and recomputed later.
+plus --request-overhead-per-seq x running requests in the API server. The KV
+cache holds --kv-cache-tokens tokens (every running request's prompt and
+output so far; vllm:kv_cache_usage_perc is the fraction used); when it is
+full the newest request is preempted and recomputed later.
 Defaults are calibrated on a published vLLM benchmark of a small model on one
 NVIDIA L4.
 
