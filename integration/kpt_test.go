@@ -13,7 +13,7 @@ import (
 	sigsyaml "sigs.k8s.io/yaml"
 )
 
-// The kpt CLI (testtools.KptVersion) on copies of examples/kpt. Most tests run
+// The kpt CLI (testenv.KptVersion) on copies of examples/kpt. Most tests run
 // the function's binary in the Kptfile's place (exec form, `kpt fn render
 // --allow-exec`); TestKptExpected runs the image, as the Kptfile says.
 
