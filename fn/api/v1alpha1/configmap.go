@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
 )
 
 // ConfigMapKey is one flat key of a ConfigMap functionConfig (what
@@ -58,7 +59,7 @@ func FromConfigMapData(data map[string]string) (*VLLMHPAConfig, []FieldError) {
 			fail(key, v, "(%q) is not a whole number; write e.g. %s=3", v, key)
 			return nil
 		}
-		return ptr(int32(n))
+		return ptr.To(int32(n))
 	}
 	known := map[string]bool{}
 	for _, k := range ConfigMapKeys {
@@ -91,7 +92,7 @@ func FromConfigMapData(data map[string]string) (*VLLMHPAConfig, []FieldError) {
 		case "metric":
 			metric(c).Name = v
 		case "targetAverageValue":
-			metric(c).TargetAverageValue = ptr(Quantity(v))
+			metric(c).TargetAverageValue = ptr.To(Quantity(v))
 		case "metricLabels":
 			sel, err := parseSelector(v)
 			if err != nil {
