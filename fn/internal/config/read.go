@@ -9,10 +9,12 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/kptdev/krm-functions-sdk/go/fn"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	sigsjson "sigs.k8s.io/json"
 	"sigs.k8s.io/kustomize/kyaml/kio/kioutil"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -40,21 +42,6 @@ func (s *Source) Path() string {
 		}
 	}
 	return ""
-}
-
-// Result is a result about one field of this config, pointing at the object and
-// field the user wrote.
-func (s *Source) Result(severity fn.Severity, e v1alpha1.FieldError) *fn.Result {
-	field, msg := e.Field, e.Message
-	if s.fromConfigMap {
-		field = v1alpha1.ConfigMapField(e.Field)
-		msg = strings.Replace(msg, e.Field, field, 1)
-	}
-	r := s.ObjectResult(severity, msg)
-	if field != "" {
-		r.Field = &fn.Field{Path: field, CurrentValue: e.Value}
-	}
-	return r
 }
 
 // ObjectResult is a result about this config as a whole.
@@ -88,9 +75,7 @@ func Read(rl *fn.ResourceList) ([]*Source, fn.Results) {
 	var results fn.Results
 	read := func(obj *fn.KubeObject, fromConfigMap bool) *Source {
 		src, errs := decode(obj, fromConfigMap)
-		for _, e := range errs {
-			results = append(results, src.Result(fn.Error, e))
-		}
+		results = append(results, src.Results(fn.Error, errs)...)
 		if len(errs) > 0 {
 			return nil
 		}
@@ -105,11 +90,10 @@ func Read(rl *fn.ResourceList) ([]*Source, fn.Results) {
 		case obj.GetKind() == "ConfigMap" && obj.GetAPIVersion() == "v1":
 			fc = read(obj, true)
 		default:
-			r := ObjectResult(obj, fn.Error, fmt.Sprintf(
-				"functionConfig %s %s is not accepted; use a %s (%s) or a ConfigMap (v1) with flat keys such as strategy and maxReplicas",
-				obj.GetAPIVersion(), obj.GetKind(), v1alpha1.Kind, v1alpha1.APIVersion))
-			r.Field = &fn.Field{Path: "kind", CurrentValue: obj.GetKind()}
-			results = append(results, r)
+			// The kind and its apiVersion together name a functionConfig, so both are shown.
+			e := field.NotSupported(field.NewPath("kind"), obj.GetAPIVersion()+" "+obj.GetKind(), []string{v1alpha1.APIVersion + " " + v1alpha1.Kind, "v1 ConfigMap"})
+			e.Detail += " (a ConfigMap's data holds flat keys such as strategy and maxReplicas)"
+			results = append(results, FieldResult(obj, fn.Error, e))
 		}
 	}
 	var sources []*Source
@@ -123,9 +107,10 @@ func Read(rl *fn.ResourceList) ([]*Source, fn.Results) {
 			continue
 		}
 		if first, dup := byKey[src.Key()]; dup {
-			results = append(results, src.Result(fn.Error, v1alpha1.FieldError{Field: "metadata.name", Value: src.Config.Name, Message: fmt.Sprintf(
-				"metadata.name (%q) is taken: %s %s is given twice (%s and %s); a config is known by its namespace and name, which name the objects it generates: rename or remove one",
-				src.Config.Name, v1alpha1.Kind, src.Key(), first.where(), src.where())}))
+			e := field.Duplicate(field.NewPath("metadata", "name"), src.Config.Name)
+			e.Detail = fmt.Sprintf("%s %s is given twice (%s and %s); a config is known by its namespace and name, which name the objects it generates: rename or remove one",
+				v1alpha1.Kind, src.Key(), first.where(), src.where())
+			results = append(results, src.Result(fn.Error, e))
 			continue
 		}
 		byKey[src.Key()] = src
@@ -138,10 +123,17 @@ func Read(rl *fn.ResourceList) ([]*Source, fn.Results) {
 	if !both {
 		return append([]*Source{fc}, sources...), results
 	}
-	if field, fcValue, itemValue := differ(fc.Config, item.Config); field != "" {
-		results = append(results, fc.Result(fn.Error, v1alpha1.FieldError{Field: field, Value: fcValue, Message: fmt.Sprintf(
-			"%s differs between the functionConfig (%s) and the item that gives %s %s too (%s, in %s); give the config once, or make both the same",
-			field, show(fcValue), v1alpha1.Kind, fc.Key(), show(itemValue), item.where())}))
+	if fldPath, fcValue, itemValue := differ(fc.Config, item.Config); fldPath != nil {
+		differs, has := "the functionConfig's value differs from", "has "+show(itemValue)
+		if fcValue == nil {
+			fcValue, differs = field.OmitValueType{}, "the functionConfig leaves it unset, unlike"
+		}
+		if itemValue == nil {
+			has = "leaves it unset"
+		}
+		results = append(results, fc.Result(fn.Error, field.Invalid(fldPath, fcValue, fmt.Sprintf(
+			"%s the item that gives %s %s too, which %s (in %s); give the config once, or make both the same",
+			differs, v1alpha1.Kind, fc.Key(), has, item.where()))))
 	}
 	return sources, results
 }
@@ -168,9 +160,9 @@ func (s *Source) where() string {
 
 // differ compares two configs of one identity as they render, defaults
 // applied, and returns the first field where they differ, with both values;
-// "" when they are the same.
-func differ(a, b *v1alpha1.VLLMHPAConfig) (string, any, any) {
-	return firstDiff(defaulted(a), defaulted(b), "spec")
+// nil when they are the same.
+func differ(a, b *v1alpha1.VLLMHPAConfig) (*field.Path, any, any) {
+	return firstDiff(defaulted(a), defaulted(b), field.NewPath("spec"))
 }
 
 // defaulted returns a defaulted copy of c's spec as JSON values.
@@ -187,14 +179,14 @@ func defaulted(c *v1alpha1.VLLMHPAConfig) any {
 	return v
 }
 
-func firstDiff(a, b any, path string) (string, any, any) {
+func firstDiff(a, b any, fldPath *field.Path) (*field.Path, any, any) {
 	am, aok := a.(map[string]any)
 	bm, bok := b.(map[string]any)
 	if !aok || !bok {
 		if reflect.DeepEqual(a, b) {
-			return "", nil, nil
+			return nil, nil, nil
 		}
-		return path, a, b
+		return fldPath, a, b
 	}
 	keys := slices.Sorted(maps.Keys(am))
 	for k := range bm {
@@ -204,18 +196,15 @@ func firstDiff(a, b any, path string) (string, any, any) {
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		if f, x, y := firstDiff(am[k], bm[k], path+"."+k); f != "" {
+		if f, x, y := firstDiff(am[k], bm[k], fldPath.Child(k)); f != nil {
 			return f, x, y
 		}
 	}
-	return "", nil, nil
+	return nil, nil, nil
 }
 
-// show writes a JSON value for a message, "(unset)" when it is absent.
+// show writes a JSON value for a message.
 func show(v any) string {
-	if v == nil {
-		return "(unset)"
-	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Sprint(v)
@@ -238,13 +227,13 @@ var (
 
 // decode reads one config strictly: an unknown or misspelled field is an error,
 // never silently ignored, and every error names its field.
-func decode(obj *fn.KubeObject, fromConfigMap bool) (*Source, []v1alpha1.FieldError) {
+func decode(obj *fn.KubeObject, fromConfigMap bool) (*Source, field.ErrorList) {
 	src := &Source{Object: obj, fromConfigMap: fromConfigMap}
 	rn := obj.CopyToResourceNode()
 	if fromConfigMap {
 		data, err := configMapData(rn)
 		if err != nil {
-			return src, []v1alpha1.FieldError{*err}
+			return src, field.ErrorList{err}
 		}
 		cfg, errs := v1alpha1.FromConfigMapData(data)
 		src.Config = cfg
@@ -254,33 +243,33 @@ func decode(obj *fn.KubeObject, fromConfigMap bool) (*Source, []v1alpha1.FieldEr
 		return src, errs
 	}
 	if obj.GetAPIVersion() != v1alpha1.APIVersion {
-		return src, []v1alpha1.FieldError{{Field: "apiVersion", Value: obj.GetAPIVersion(), Message: fmt.Sprintf(
-			"apiVersion (%q) is not served by this function; use %s", obj.GetAPIVersion(), v1alpha1.APIVersion)}}
+		return src, field.ErrorList{field.NotSupported(field.NewPath("apiVersion"), obj.GetAPIVersion(), []string{v1alpha1.APIVersion})}
 	}
-	decoded, ferr := value(rn.YNode(), "")
+	decoded, ferr := value(rn.YNode(), nil)
 	if ferr != nil {
-		return src, []v1alpha1.FieldError{*ferr}
+		return src, field.ErrorList{ferr}
 	}
 	j, err := json.Marshal(decoded)
 	if err != nil {
-		return src, []v1alpha1.FieldError{{Message: "cannot read the config: " + err.Error()}}
+		return src, field.ErrorList{field.InternalError(nil, fmt.Errorf("cannot read the config: %w", err))}
 	}
 	// A quantity's decoder cannot say where it is; a value that is neither a
 	// number nor a string is caught here, with its path.
 	if q, _ := rn.Pipe(yaml.Lookup("spec", "metric", "targetAverageValue")); q != nil && q.YNode().Kind != yaml.ScalarNode {
-		return src, []v1alpha1.FieldError{{Field: "spec.metric.targetAverageValue", Message: "spec.metric.targetAverageValue must be a number or a string such as 4, 0.8 or \"500m\", not a list or a mapping"}}
+		return src, field.ErrorList{field.TypeInvalid(field.NewPath("spec", "metric", "targetAverageValue"), field.OmitValueType{},
+			`must be a number or a string such as 4, 0.8 or "500m", not a list or a mapping`)}
 	}
 	cfg := &v1alpha1.VLLMHPAConfig{}
 	strict, err := sigsjson.UnmarshalStrict(j, cfg)
 	src.Config = cfg
-	var errs []v1alpha1.FieldError
+	var errs field.ErrorList
 	if err != nil {
 		errs = append(errs, typeFieldError(rn, decoded, err))
 	}
 	for _, e := range strict {
 		m := strictFieldError().FindStringSubmatch(e.Error())
 		if m == nil {
-			errs = append(errs, v1alpha1.FieldError{Message: e.Error()})
+			errs = append(errs, field.Invalid(nil, field.OmitValueType{}, e.Error()))
 			continue
 		}
 		switch m[1] {
@@ -289,9 +278,9 @@ func decode(obj *fn.KubeObject, fromConfigMap bool) (*Source, []v1alpha1.FieldEr
 			if s := suggest(m[2]); s != "" {
 				fix = "did you mean " + s + "?"
 			}
-			errs = append(errs, v1alpha1.FieldError{Field: m[2], Message: fmt.Sprintf("%s is not a field of %s; %s", m[2], v1alpha1.Kind, fix)})
+			errs = append(errs, field.Forbidden(parsePath(m[2]), "is not a field of "+v1alpha1.Kind+"; "+fix))
 		default:
-			errs = append(errs, v1alpha1.FieldError{Field: m[2], Message: fmt.Sprintf("%s is set twice; keep one", m[2])})
+			errs = append(errs, setTwice(parsePath(m[2]), ""))
 		}
 	}
 	// The schema's constraints are checked once the strict decoder has found every
@@ -299,7 +288,7 @@ func decode(obj *fn.KubeObject, fromConfigMap bool) (*Source, []v1alpha1.FieldEr
 	if len(errs) == 0 {
 		var m map[string]any // numbers as float64, as the schema reads them
 		if err := json.Unmarshal(j, &m); err != nil {
-			return src, []v1alpha1.FieldError{{Message: "cannot read the config: " + err.Error()}}
+			return src, field.ErrorList{field.InternalError(nil, fmt.Errorf("cannot read the config: %w", err))}
 		}
 		errs = schema.Validate(m)
 	}
@@ -308,7 +297,8 @@ func decode(obj *fn.KubeObject, fromConfigMap bool) (*Source, []v1alpha1.FieldEr
 
 // configMapData reads a ConfigMap functionConfig's data: flat keys, each given
 // once, with scalar values as written.
-func configMapData(rn *yaml.RNode) (map[string]string, *v1alpha1.FieldError) {
+func configMapData(rn *yaml.RNode) (map[string]string, *field.Error) {
+	dataPath := field.NewPath("data")
 	n, _ := rn.Pipe(yaml.Lookup("data"))
 	data := map[string]string{}
 	if n == nil || yaml.IsYNodeEmptyMap(n.YNode()) || n.YNode().Tag == yaml.NodeTagNull {
@@ -319,19 +309,19 @@ func configMapData(rn *yaml.RNode) (map[string]string, *v1alpha1.FieldError) {
 		node = node.Alias
 	}
 	if node.Kind != yaml.MappingNode {
-		return nil, &v1alpha1.FieldError{Field: "data", Message: "data must map keys to strings, e.g. strategy: vllm"}
+		return nil, field.TypeInvalid(dataPath, field.OmitValueType{}, "must map keys to strings, e.g. strategy: vllm")
 	}
 	for i := 0; i+1 < len(node.Content); i += 2 {
 		k, v := node.Content[i], node.Content[i+1]
 		if v.Kind == yaml.AliasNode {
 			v = v.Alias
 		}
-		field := "data." + k.Value
+		keyPath := dataPath.Child(k.Value)
 		if _, dup := data[k.Value]; dup {
-			return nil, &v1alpha1.FieldError{Field: field, Message: field + " is set twice; keep one"}
+			return nil, setTwice(keyPath, "")
 		}
 		if k.Kind != yaml.ScalarNode || v.Kind != yaml.ScalarNode {
-			return nil, &v1alpha1.FieldError{Field: field, Message: field + " must be a string, e.g. strategy: vllm"}
+			return nil, field.TypeInvalid(keyPath, field.OmitValueType{}, "must be a string, e.g. strategy: vllm")
 		}
 		data[k.Value] = v.Value
 	}
@@ -340,47 +330,58 @@ func configMapData(rn *yaml.RNode) (map[string]string, *v1alpha1.FieldError) {
 
 // typeFieldError turns a JSON decoding error into a field error with the value
 // the user wrote.
-func typeFieldError(rn *yaml.RNode, decoded any, err error) v1alpha1.FieldError {
+func typeFieldError(rn *yaml.RNode, decoded any, err error) *field.Error {
 	m := typeError().FindStringSubmatch(err.Error())
 	if m == nil {
 		// An UnmarshalJSON method's error names no field: find it.
-		field, typ := locate(decoded, reflect.TypeFor[v1alpha1.VLLMHPAConfig](), "")
-		if field == "" {
-			return v1alpha1.FieldError{Message: "the config cannot be decoded: " + err.Error()}
+		fldPath, typ := locate(decoded, reflect.TypeFor[v1alpha1.VLLMHPAConfig](), nil)
+		if fldPath == nil {
+			return field.Invalid(nil, field.OmitValueType{}, "the config cannot be decoded: "+err.Error())
 		}
-		value := scalarAt(rn, field)
 		want := "a value of type " + typ.String()
 		if words, ok := typeNames[typ.String()]; ok {
 			want = words
 		}
-		msg := fmt.Sprintf("%s cannot be read (%v); write %s", field, err, want)
-		if value != nil {
-			msg = fmt.Sprintf("%s (%v) cannot be read (%v); write %s", field, value, err, want)
-		}
-		return v1alpha1.FieldError{Field: field, Value: value, Message: msg}
+		return field.TypeInvalid(fldPath, scalarAt(rn, fldPath.String()), fmt.Sprintf("cannot be read (%v); write %s", err, want))
 	}
-	field, got, want := m[2], m[1], m[3]
-	value := scalarAt(rn, field)
+	path, got, want := m[2], m[1], m[3]
 	if friendly, ok := typeNames[want]; ok {
 		want = friendly
 	}
-	msg := fmt.Sprintf("%s has the wrong type: got a %s, want %s", field, got, want)
-	if value != nil {
-		msg = fmt.Sprintf("%s has the wrong type: got a %s (%q), want %s", field, got, value, want)
-	}
-	return v1alpha1.FieldError{Field: field, Value: value, Message: msg}
+	return field.TypeInvalid(parsePath(path), scalarAt(rn, path), fmt.Sprintf("has the wrong type: got a %s, want %s", got, want))
 }
 
-// scalarAt returns the scalar at a dotted field path as written, nil when the
-// path holds no scalar (or names a list element).
-func scalarAt(rn *yaml.RNode, field string) any {
-	if strings.Contains(field, "[") {
-		return nil
+// scalarAt returns the scalar at a dotted field path as written, or
+// field.OmitValueType when the path holds no scalar (or names a list element).
+func scalarAt(rn *yaml.RNode, path string) any {
+	if strings.Contains(path, "[") {
+		return field.OmitValueType{}
 	}
-	if v, err := rn.Pipe(yaml.Lookup(strings.Split(field, ".")...)); err == nil && v != nil && v.YNode().Kind == yaml.ScalarNode {
+	if v, err := rn.Pipe(yaml.Lookup(strings.Split(path, ".")...)); err == nil && v != nil && v.YNode().Kind == yaml.ScalarNode {
 		return v.YNode().Value
 	}
-	return nil
+	return field.OmitValueType{}
+}
+
+// parsePath reads a path as the JSON decoders write it (spec.a.b, list
+// elements as [i]) into a field.Path.
+func parsePath(path string) *field.Path {
+	var p *field.Path
+	for _, name := range strings.Split(path, ".") {
+		name, rest, _ := strings.Cut(name, "[")
+		p = p.Child(name)
+		for rest != "" {
+			var index string
+			index, rest, _ = strings.Cut(rest, "]")
+			if i, err := strconv.Atoi(index); err == nil {
+				p = p.Index(i)
+			} else {
+				p = p.Key(index)
+			}
+			rest = strings.TrimPrefix(rest, "[")
+		}
+	}
+	return p
 }
 
 // typeNames says in words what a Go type asks the user to write.

@@ -74,8 +74,8 @@ func FuzzDecode(f *testing.F) {
 			c.Default()
 			errs := c.Validate()
 			for _, e := range errs {
-				if e.Message == "" {
-					t.Fatalf("a validation error without a message: %+v", e)
+				if e.Field == "" || e.Detail == "" {
+					t.Fatalf("a validation error without a path or a detail: %+v", e)
 				}
 			}
 			if len(errs) == 0 {

@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	apiregv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
 
 	"github.com/vllm-hpa/vllm-hpa/fn/api/v1alpha1"
@@ -24,6 +25,16 @@ import (
 
 // metricsPortName is the container port name the function looks for first.
 const metricsPortName = "metrics"
+
+// The paths of the config fields that derive and check report on.
+var (
+	targetNamePath  = field.NewPath("spec", "scaleTargetRef", "name")
+	strategyPath    = field.NewPath("spec", "strategy")
+	podSelectorPath = field.NewPath("spec", "podSelector")
+	scrapePortPath  = field.NewPath("spec", "scrape", "port")
+	targetValuePath = field.NewPath("spec", "metric", "targetAverageValue")
+	behaviorPath    = field.NewPath("spec", "behavior")
+)
 
 // given records which derivable fields the user wrote, before defaulting.
 type given struct{ podSelector, scrapePort bool }
@@ -43,23 +54,23 @@ func derive(src *config.Source, g given, w *workload.Workload) fn.Results {
 	portSet := g.scrapePort
 	if w == nil {
 		if !portSet {
-			results = append(results, src.Result(fn.Warning, v1alpha1.FieldError{Field: "spec.scrape.port", Message: fmt.Sprintf(
-				"spec.scrape.port is not set and %s %s is not in the function's input, so vLLM's default port %d is scraped; "+
-					"set spec.scrape.port, or let the function read the workload (kpt, or a kustomize transformers: entry)",
-				c.Spec.ScaleTargetRef.Kind, c.Spec.ScaleTargetRef.Name, v1alpha1.DefaultScrapePort)}))
+			results = append(results, src.Note(fn.Warning, scrapePortPath, nil, fmt.Sprintf(
+				"is not set and %s %s is not in the function's input, so vLLM's default port %d is scraped; "+
+					"set it, or let the function read the workload (kpt, or a kustomize transformers: entry)",
+				c.Spec.ScaleTargetRef.Kind, c.Spec.ScaleTargetRef.Name, v1alpha1.DefaultScrapePort)))
 		}
 		return results
 	}
 	if !g.podSelector && len(w.Selector) > 0 {
 		c.Spec.PodSelector = w.Selector
-		results = append(results, src.Result(fn.Info, v1alpha1.FieldError{Field: "spec.podSelector", Value: labels(w.Selector), Message: fmt.Sprintf(
-			"spec.podSelector taken from %s (%s): %s", w.Describe(), w.SelectorField, labels(w.Selector))}))
+		results = append(results, src.Note(fn.Info, podSelectorPath, labels(w.Selector), fmt.Sprintf(
+			"taken from %s (%s): %s", w.Describe(), w.SelectorField, labels(w.Selector))))
 	}
 	if !portSet {
 		port, why := derivePort(w)
 		c.Spec.Scrape.Port = &port
-		results = append(results, src.Result(fn.Info, v1alpha1.FieldError{Field: "spec.scrape.port", Value: port.String(), Message: fmt.Sprintf(
-			"spec.scrape.port set to %s for %s: %s", port.String(), w.Describe(), why)}))
+		results = append(results, src.Note(fn.Info, scrapePortPath, port.String(), fmt.Sprintf(
+			"set to %s for %s: %s", port.String(), w.Describe(), why)))
 	}
 	return results
 }
@@ -88,23 +99,19 @@ func derivePort(w *workload.Workload) (intstr.IntOrString, string) {
 func check(src *config.Source, w *workload.Workload) fn.Results {
 	c := src.Config
 	var results fn.Results
-	fail := func(sev fn.Severity, field string, value any, format string, args ...any) {
-		results = append(results, src.Result(sev, v1alpha1.FieldError{Field: field, Value: value, Message: fmt.Sprintf(format, args...)}))
-	}
 	if c.Spec.Strategy == v1alpha1.StrategyGPU && !w.RequestsGPU() {
-		fail(fn.Error, "spec.strategy", string(c.Spec.Strategy),
-			"spec.strategy is gpu, but no container of %s requests nvidia.com/gpu, so DCGM has nothing to report for its pods; "+
-				"add an nvidia.com/gpu request and limit to the vLLM container, or use strategy vllm", w.Describe())
-		return results
+		return append(results, src.Result(fn.Error, field.Invalid(strategyPath, string(c.Spec.Strategy), fmt.Sprintf(
+			"no container of %s requests nvidia.com/gpu, so DCGM has nothing to report for its pods; "+
+				"add an nvidia.com/gpu request and limit to the vLLM container, or use strategy vllm", w.Describe()))))
 	}
 	if c.Spec.Strategy != v1alpha1.StrategyVLLM {
 		return results
 	}
 	if missing := unmatched(c.Spec.PodSelector, w.PodLabels); len(missing) > 0 {
-		fail(fn.Error, "spec.podSelector", labels(c.Spec.PodSelector),
-			"spec.podSelector (%s) does not select the pods of %s (their labels: %s; missing %s), so the PodMonitoring would scrape nothing; "+
-				"use labels of the pod template, or remove spec.podSelector to take them from the workload",
-			labels(c.Spec.PodSelector), w.Describe(), labels(w.PodLabels), strings.Join(missing, ", "))
+		results = append(results, src.Result(fn.Error, field.Invalid(podSelectorPath, labels(c.Spec.PodSelector), fmt.Sprintf(
+			"does not select the pods of %s (their labels: %s; missing %s), so the PodMonitoring would scrape nothing; "+
+				"use labels of the pod template, or remove it to take them from the workload",
+			w.Describe(), labels(w.PodLabels), strings.Join(missing, ", ")))))
 	}
 	vllm := w.VLLMContainer()
 	if vllm == nil {
@@ -112,9 +119,9 @@ func check(src *config.Source, w *workload.Workload) fn.Results {
 	}
 	port := *c.Spec.Scrape.Port
 	if !servesPort(w, vllm, port) {
-		fail(fn.Warning, "spec.scrape.port", port.String(),
-			"spec.scrape.port (%s) is neither a port of container %s in %s nor its --port; the PodMonitoring would find no target; "+
-				"use the container port's name or number", port.String(), vllm.Name, w.Describe())
+		results = append(results, src.Result(fn.Warning, field.Invalid(scrapePortPath, port.String(), fmt.Sprintf(
+			"is neither a port of container %s in %s nor its --port; the PodMonitoring would find no target; "+
+				"use the container port's name or number", vllm.Name, w.Describe()))))
 	}
 	if c.Spec.Metric.Name == v1alpha1.DefaultVLLMMetric {
 		results = append(results, checkMaxNumSeqs(src, w, vllm)...)
@@ -131,7 +138,7 @@ func checkMaxNumSeqs(src *config.Source, w *workload.Workload, vllm *corev1.Cont
 	target := resource.MustParse(raw)
 	atOrAbove := func(n int) bool { return target.Cmp(*resource.NewQuantity(int64(n), resource.DecimalSI)) >= 0 }
 	result := func(sev fn.Severity, format string, args ...any) fn.Results {
-		return fn.Results{src.Result(sev, v1alpha1.FieldError{Field: "spec.metric.targetAverageValue", Value: raw, Message: fmt.Sprintf(format, args...)})}
+		return fn.Results{src.Result(sev, field.Invalid(targetValuePath, raw, fmt.Sprintf(format, args...)))}
 	}
 	limit, source := 0, ""
 	if v, ok := w.VLLMFlag("--max-num-seqs"); ok {
@@ -159,10 +166,10 @@ func checkMaxNumSeqs(src *config.Source, w *workload.Workload, vllm *corev1.Cont
 				gpu = "selects " + workload.AcceleratorLabel + " " + strings.Join(accelerators, ", ") + ", which the function does not know"
 			}
 			return result(fn.Warning,
-				"spec.metric.targetAverageValue (%s) may be out of reach: container %s in %s sets no --max-num-seqs and its pod template %s, "+
+				"may be out of reach: container %s in %s sets no --max-num-seqs and its pod template %s, "+
 					"so vLLM's default cannot be told: %d on GPUs of 70 GiB or more other than A100 (H100, H200, B200), %d on others, where %s never exceeds %d; "+
 					"set --max-num-seqs, select the GPU with %s, or use a target below %d",
-				raw, vllm.Name, w.Describe(), gpu, workload.LargeGPUMaxNumSeqs, workload.SmallGPUMaxNumSeqs,
+				vllm.Name, w.Describe(), gpu, workload.LargeGPUMaxNumSeqs, workload.SmallGPUMaxNumSeqs,
 				v1alpha1.DefaultVLLMMetric, workload.SmallGPUMaxNumSeqs, workload.AcceleratorLabel, workload.SmallGPUMaxNumSeqs)
 		}
 		source = fmt.Sprintf("vLLM's default --max-num-seqs (%d) on %s, which container %s in %s runs on without setting the flag",
@@ -172,9 +179,9 @@ func checkMaxNumSeqs(src *config.Source, w *workload.Workload, vllm *corev1.Cont
 		return nil
 	}
 	return result(fn.Error,
-		"spec.metric.targetAverageValue (%s) is at or above %s: %s never exceeds %d, "+
+		"is at or above %s: %s never exceeds %d, "+
 			"so the HorizontalPodAutoscaler would never scale up; use a target below %d (e.g. %d), or scale on vllm:num_requests_waiting",
-		raw, source, v1alpha1.DefaultVLLMMetric, limit, limit, max(1, limit*3/4))
+		source, v1alpha1.DefaultVLLMMetric, limit, limit, max(1, limit*3/4))
 }
 
 // toleranceFeatureGate is the Kubernetes feature gate behind
@@ -187,18 +194,18 @@ func behaviorNotes(src *config.Source) fn.Results {
 	b := src.Config.Spec.Behavior
 	var results fn.Results
 	for _, dir := range []struct {
-		field string
+		name  string
 		rules *autoscalingv2.HPAScalingRules
-	}{{"spec.behavior.scaleUp", b.ScaleUp}, {"spec.behavior.scaleDown", b.ScaleDown}} {
+	}{{"scaleUp", b.ScaleUp}, {"scaleDown", b.ScaleDown}} {
 		if dir.rules == nil || dir.rules.Tolerance == nil {
 			continue
 		}
-		field, value := dir.field+".tolerance", strconv.FormatFloat(dir.rules.Tolerance.AsApproximateFloat64(), 'g', -1, 64)
-		results = append(results, src.Result(fn.Info, v1alpha1.FieldError{Field: field, Value: value, Message: fmt.Sprintf(
-			"%s (%s) takes effect only on Kubernetes 1.35 or later, where the %s feature gate is on by default; "+
+		value := strconv.FormatFloat(dir.rules.Tolerance.AsApproximateFloat64(), 'g', -1, 64)
+		results = append(results, src.Note(fn.Info, behaviorPath.Child(dir.name, "tolerance"), value, fmt.Sprintf(
+			"(%s) takes effect only on Kubernetes 1.35 or later, where the %s feature gate is on by default; "+
 				"1.33 and 1.34 drop it unless the alpha gate is turned on, and older API servers do not know the field; "+
 				"elsewhere the HorizontalPodAutoscaler keeps the cluster-wide tolerance (10%% by default)",
-			field, value, toleranceFeatureGate)}))
+			value, toleranceFeatureGate)))
 	}
 	return results
 }
@@ -308,9 +315,10 @@ func checkDuplicateHPAs(p *plan, inv *inventory.Inventory, rep *report) {
 		c := src.Config
 		target := targetKey(c.Namespace, c.Spec.ScaleTargetRef.Kind, c.Spec.ScaleTargetRef.Name)
 		if other, ok := first[target]; ok {
-			rep.add("", src.Result(fn.Error, v1alpha1.FieldError{Field: "spec.scaleTargetRef.name", Value: c.Spec.ScaleTargetRef.Name, Message: fmt.Sprintf(
-				"spec.scaleTargetRef names %s %s/%s, which config %s already autoscales; two HorizontalPodAutoscalers on one workload fight over its replicas; keep one config per workload",
-				c.Spec.ScaleTargetRef.Kind, c.Namespace, c.Spec.ScaleTargetRef.Name, other)}))
+			e := field.Duplicate(targetNamePath, c.Spec.ScaleTargetRef.Name)
+			e.Detail = fmt.Sprintf("config %s already autoscales %s %s/%s; two HorizontalPodAutoscalers on one workload fight over its replicas; keep one config per workload",
+				other, c.Spec.ScaleTargetRef.Kind, c.Namespace, c.Spec.ScaleTargetRef.Name)
+			rep.add("", src.Result(fn.Error, e))
 			continue
 		}
 		first[target] = manifests.Key(c)
@@ -319,9 +327,10 @@ func checkDuplicateHPAs(p *plan, inv *inventory.Inventory, rep *report) {
 				continue // this run's own: written or removed by it
 			}
 			name := c.Spec.ScaleTargetRef.Name
-			rep.add("", src.Result(fn.Error, v1alpha1.FieldError{Field: "spec.scaleTargetRef.name", Value: name, Message: fmt.Sprintf(
-				"HorizontalPodAutoscaler %s/%s in the package already scales %s %s/%s, and this config would add %s/%s; two HorizontalPodAutoscalers on one workload fight over its replicas; "+
-					"delete %s, or point spec.scaleTargetRef at another workload", e.ID.Namespace, e.ID.Name, c.Spec.ScaleTargetRef.Kind, c.Namespace, name, c.Namespace, c.Name, e.ID.Name)}))
+			dup := field.Duplicate(targetNamePath, name)
+			dup.Detail = fmt.Sprintf("HorizontalPodAutoscaler %s/%s in the package already scales %s %s/%s, and this config would add %s/%s; two HorizontalPodAutoscalers on one workload fight over its replicas; "+
+				"delete %s, or name another workload here", e.ID.Namespace, e.ID.Name, c.Spec.ScaleTargetRef.Kind, c.Namespace, name, c.Namespace, c.Name, e.ID.Name)
+			rep.add("", src.Result(fn.Error, dup))
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/kptdev/krm-functions-sdk/go/fn"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/vllm-hpa/vllm-hpa/fn/api/v1alpha1"
 	"github.com/vllm-hpa/vllm-hpa/fn/internal/config"
@@ -100,9 +101,8 @@ func prepare(sources []*config.Source, inv *inventory.Inventory, rep *report) *p
 		}
 		w, err := f.w, f.err
 		if err != nil {
-			rep.add(kindTargetUnreadable, src.Result(fn.Warning, v1alpha1.FieldError{Field: "spec.scaleTargetRef.name", Value: c.Spec.ScaleTargetRef.Name, Message: fmt.Sprintf(
-				"spec.scaleTargetRef names %s %s/%s, which cannot be read, so nothing is derived from it or checked against it: %v",
-				c.Spec.ScaleTargetRef.Kind, c.Namespace, c.Spec.ScaleTargetRef.Name, err)}))
+			rep.add(kindTargetUnreadable, src.Note(fn.Warning, targetNamePath, ref.Name, fmt.Sprintf(
+				"names %s %s/%s, which cannot be read, so nothing is derived from it or checked against it: %v", ref.Kind, c.Namespace, ref.Name, err)))
 		}
 		if w == nil {
 			rep.add(kindTargetRenamed, renamedHint(src, inv, hints)...)
@@ -112,9 +112,7 @@ func prepare(sources []*config.Source, inv *inventory.Inventory, rep *report) *p
 		if len(errs) == 0 {
 			rep.add("", behaviorNotes(src)...)
 		}
-		for _, e := range errs {
-			rep.add("", src.Result(fn.Error, e))
-		}
+		rep.add("", src.Results(fn.Error, errs)...)
 		if w != nil && len(errs) == 0 {
 			rep.add(kindCheck, check(src, w)...)
 			r.targets = append(r.targets, target{workload: w, hpa: c.Name})
@@ -152,9 +150,10 @@ func renamedHint(src *config.Source, inv *inventory.Inventory, seen map[manifest
 	if len(names)+more > 1 {
 		verb = "are"
 	}
-	return fn.Results{src.Result(fn.Warning, v1alpha1.FieldError{Field: "spec.scaleTargetRef.name", Value: ref.Name, Message: fmt.Sprintf(
-		"spec.scaleTargetRef names %s %s/%s, which is not in the input, but %s %s %s; if kustomize renamed it (namePrefix, nameSuffix and namespace: run before transformers), name it as renamed",
-		ref.Kind, c.Namespace, ref.Name, ref.Kind, list, verb)})}
+	e := field.NotFound(targetNamePath, ref.Name)
+	e.Detail = fmt.Sprintf("%s %s/%s is not in the input, but %s %s %s; if kustomize renamed it (namePrefix, nameSuffix and namespace: run before transformers), name it as renamed",
+		ref.Kind, c.Namespace, ref.Name, ref.Kind, list, verb)
+	return fn.Results{src.Result(fn.Warning, e)}
 }
 
 // candidates are the workloads a renamed-target hint names, and how many more.
