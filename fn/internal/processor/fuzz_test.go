@@ -70,8 +70,7 @@ func FuzzDecode(f *testing.F) {
 		}
 		var valid []*v1alpha1.VLLMHPAConfig
 		for _, src := range sources {
-			c := src.Config
-			c.Default()
+			c, _ := src.Default()
 			errs := c.Validate()
 			for _, e := range errs {
 				if e.Field == "" || e.Detail == "" {

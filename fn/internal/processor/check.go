@@ -23,90 +23,19 @@ import (
 	"github.com/vllm-hpa/vllm-hpa/fn/internal/workload"
 )
 
-// metricsPortName is the container port name the function looks for first.
-const metricsPortName = "metrics"
-
-// The paths of the config fields that derive and check report on.
-var (
-	targetNamePath  = field.NewPath("spec", "scaleTargetRef", "name")
-	strategyPath    = field.NewPath("spec", "strategy")
-	podSelectorPath = field.NewPath("spec", "podSelector")
-	scrapePortPath  = field.NewPath("spec", "scrape", "port")
-	targetValuePath = field.NewPath("spec", "metric", "targetAverageValue")
-	behaviorPath    = field.NewPath("spec", "behavior")
-)
-
-// given records which derivable fields the user wrote, before defaulting.
-type given struct{ podSelector, scrapePort bool }
-
-func givenFields(c *v1alpha1.VLLMHPAConfig) given {
-	return given{podSelector: len(c.Spec.PodSelector) > 0, scrapePort: c.Spec.Scrape != nil && c.Spec.Scrape.Port != nil}
-}
-
-// derive fills what the user left out of a defaulted config from its workload (w
-// may be nil: the workload is not in the input) and reports each derived value.
-func derive(src *config.Source, g given, w *workload.Workload) fn.Results {
-	c := src.Config
+// checkWorkload reports what must agree between a valid, prepared config and
+// its workload.
+func checkWorkload(p *prepared) fn.Results {
+	src, c, w := p.src, p.config, p.workload
+	if c.Spec.Strategy == v1alpha1.StrategyGPU && !w.RequestsGPU() {
+		return fn.Results{src.Result(fn.Error, field.Invalid(strategyPath, string(c.Spec.Strategy), fmt.Sprintf(
+			"no container of %s requests nvidia.com/gpu, so DCGM has nothing to report for its pods; "+
+				"add an nvidia.com/gpu request and limit to the vLLM container, or use strategy vllm", w.Describe())))}
+	}
 	if c.Spec.Strategy != v1alpha1.StrategyVLLM {
 		return nil
 	}
 	var results fn.Results
-	portSet := g.scrapePort
-	if w == nil {
-		if !portSet {
-			results = append(results, src.Note(fn.Warning, scrapePortPath, nil, fmt.Sprintf(
-				"is not set and %s %s is not in the function's input, so vLLM's default port %d is scraped; "+
-					"set it, or let the function read the workload (kpt, or a kustomize transformers: entry)",
-				c.Spec.ScaleTargetRef.Kind, c.Spec.ScaleTargetRef.Name, v1alpha1.DefaultScrapePort)))
-		}
-		return results
-	}
-	if !g.podSelector && len(w.Selector) > 0 {
-		c.Spec.PodSelector = w.Selector
-		results = append(results, src.Note(fn.Info, podSelectorPath, labels(w.Selector), fmt.Sprintf(
-			"taken from %s (%s): %s", w.Describe(), w.SelectorField, labels(w.Selector))))
-	}
-	if !portSet {
-		port, why := derivePort(w)
-		c.Spec.Scrape.Port = &port
-		results = append(results, src.Note(fn.Info, scrapePortPath, port.String(), fmt.Sprintf(
-			"set to %s for %s: %s", port.String(), w.Describe(), why)))
-	}
-	return results
-}
-
-// derivePort picks the port vLLM serves /metrics on: a container port named
-// metrics, else the --port argument, else vLLM's default.
-func derivePort(w *workload.Workload) (intstr.IntOrString, string) {
-	c := w.VLLMContainer()
-	if c == nil {
-		return intstr.FromInt32(v1alpha1.DefaultScrapePort), "vLLM's default port, as no container can be told to run vLLM"
-	}
-	for _, p := range c.Ports {
-		if p.Name == metricsPortName {
-			return intstr.FromString(metricsPortName), fmt.Sprintf("container %s has a port named %s", c.Name, metricsPortName)
-		}
-	}
-	if v, ok := w.VLLMFlag("--port"); ok {
-		if n, err := strconv.Atoi(v); err == nil {
-			return intstr.FromInt(n), fmt.Sprintf("container %s runs vLLM with --port %d", c.Name, n)
-		}
-	}
-	return intstr.FromInt32(v1alpha1.DefaultScrapePort), fmt.Sprintf("vLLM's default port, as container %s has no port named %s and no --port", c.Name, metricsPortName)
-}
-
-// check reports what must agree between a valid, defaulted config and its workload.
-func check(src *config.Source, w *workload.Workload) fn.Results {
-	c := src.Config
-	var results fn.Results
-	if c.Spec.Strategy == v1alpha1.StrategyGPU && !w.RequestsGPU() {
-		return append(results, src.Result(fn.Error, field.Invalid(strategyPath, string(c.Spec.Strategy), fmt.Sprintf(
-			"no container of %s requests nvidia.com/gpu, so DCGM has nothing to report for its pods; "+
-				"add an nvidia.com/gpu request and limit to the vLLM container, or use strategy vllm", w.Describe()))))
-	}
-	if c.Spec.Strategy != v1alpha1.StrategyVLLM {
-		return results
-	}
 	if missing := unmatched(c.Spec.PodSelector, w.PodLabels); len(missing) > 0 {
 		results = append(results, src.Result(fn.Error, field.Invalid(podSelectorPath, labels(c.Spec.PodSelector), fmt.Sprintf(
 			"does not select the pods of %s (their labels: %s; missing %s), so the PodMonitoring would scrape nothing; "+
@@ -124,7 +53,7 @@ func check(src *config.Source, w *workload.Workload) fn.Results {
 				"use the container port's name or number", vllm.Name, w.Describe()))))
 	}
 	if c.Spec.Metric.Name == v1alpha1.DefaultVLLMMetric {
-		results = append(results, checkMaxNumSeqs(src, w, vllm)...)
+		results = append(results, checkMaxNumSeqs(p, vllm)...)
 	}
 	return results
 }
@@ -133,12 +62,13 @@ func check(src *config.Source, w *workload.Workload) fn.Results {
 // exceed: vLLM runs at most --max-num-seqs requests at once. Without the flag the
 // limit is vLLM's default for the GPU, read from the workload's accelerator; where
 // the GPU cannot be told, a target above the smaller default is a warning.
-func checkMaxNumSeqs(src *config.Source, w *workload.Workload, vllm *corev1.Container) fn.Results {
-	raw := string(*src.Config.Spec.Metric.TargetAverageValue)
+func checkMaxNumSeqs(p *prepared, vllm *corev1.Container) fn.Results {
+	w := p.workload
+	raw := string(*p.config.Spec.Metric.TargetAverageValue)
 	target := resource.MustParse(raw)
 	atOrAbove := func(n int) bool { return target.Cmp(*resource.NewQuantity(int64(n), resource.DecimalSI)) >= 0 }
 	result := func(sev fn.Severity, format string, args ...any) fn.Results {
-		return fn.Results{src.Result(sev, field.Invalid(targetValuePath, raw, fmt.Sprintf(format, args...)))}
+		return fn.Results{p.src.Result(sev, field.Invalid(targetValuePath, raw, fmt.Sprintf(format, args...)))}
 	}
 	limit, source := 0, ""
 	if v, ok := w.VLLMFlag("--max-num-seqs"); ok {
@@ -190,8 +120,8 @@ func checkMaxNumSeqs(src *config.Source, w *workload.Workload, vllm *corev1.Cont
 const toleranceFeatureGate = "HPAConfigurableTolerance"
 
 // behaviorNotes says where a config's HPA behavior needs a recent cluster.
-func behaviorNotes(src *config.Source) fn.Results {
-	b := src.Config.Spec.Behavior
+func behaviorNotes(p *prepared) fn.Results {
+	b := p.config.Spec.Behavior
 	var results fn.Results
 	for _, dir := range []struct {
 		name  string
@@ -201,7 +131,7 @@ func behaviorNotes(src *config.Source) fn.Results {
 			continue
 		}
 		value := strconv.FormatFloat(dir.rules.Tolerance.AsApproximateFloat64(), 'g', -1, 64)
-		results = append(results, src.Note(fn.Info, behaviorPath.Child(dir.name, "tolerance"), value, fmt.Sprintf(
+		results = append(results, p.src.Note(fn.Info, behaviorPath.Child(dir.name, "tolerance"), value, fmt.Sprintf(
 			"(%s) takes effect only on Kubernetes 1.35 or later, where the %s feature gate is on by default; "+
 				"1.33 and 1.34 drop it unless the alpha gate is turned on, and older API servers do not know the field; "+
 				"elsewhere the HorizontalPodAutoscaler keeps the cluster-wide tolerance (10%% by default)",
@@ -210,15 +140,76 @@ func behaviorNotes(src *config.Source) fn.Results {
 	return results
 }
 
+// servesPort reports whether the container has the port, by name or number, or
+// passes it to vLLM with --port (vLLM listens there even if it is not declared).
+func servesPort(w *workload.Workload, c *corev1.Container, port intstr.IntOrString) bool {
+	for _, p := range c.Ports {
+		if (port.Type == intstr.String && p.Name == port.StrVal) || (port.Type == intstr.Int && p.ContainerPort == port.IntVal) {
+			return true
+		}
+	}
+	if port.Type == intstr.String {
+		return false
+	}
+	return w.VLLMIntFlag("--port", v1alpha1.DefaultScrapePort) == port.IntValue()
+}
+
+// checkDuplicateHPAs refuses two autoscalers on one workload: two configs that
+// target it, or a config and an HPA of the package that this run does not
+// write or remove.
+func checkDuplicateHPAs(p *plan, inv *inventory.Inventory, rep *report) {
+	// The package's HPAs, by the workload they scale, read once.
+	scaling := map[string][]*inventory.Entry{}
+	entries := inv.Entries()
+	for i := range entries {
+		e := &entries[i]
+		if e.ID.Kind != "HorizontalPodAutoscaler" || e.ID.Group != "autoscaling" {
+			continue
+		}
+		kind, _, _ := e.Object.NestedString("spec", "scaleTargetRef", "kind")
+		name, _, _ := e.Object.NestedString("spec", "scaleTargetRef", "name")
+		key := targetKey(e.ID.Namespace, kind, name)
+		scaling[key] = append(scaling[key], e)
+	}
+	first := map[string]string{}
+	for _, pc := range p.prepared {
+		src, c := pc.src, pc.config
+		target := targetKey(c.Namespace, c.Spec.ScaleTargetRef.Kind, c.Spec.ScaleTargetRef.Name)
+		if other, ok := first[target]; ok {
+			e := field.Duplicate(targetNamePath, c.Spec.ScaleTargetRef.Name)
+			e.Detail = fmt.Sprintf("config %s already autoscales %s %s/%s; two HorizontalPodAutoscalers on one workload fight over its replicas; keep one config per workload",
+				other, c.Spec.ScaleTargetRef.Kind, c.Namespace, c.Spec.ScaleTargetRef.Name)
+			rep.add("", src.Result(fn.Error, e))
+			continue
+		}
+		first[target] = manifests.Key(c)
+		for _, e := range scaling[target] {
+			if e.ID.Name == c.Name || (ownedBy(e, p.keys) && !strings.EqualFold(e.Managed, "false")) {
+				continue // this run's own: written or removed by it
+			}
+			name := c.Spec.ScaleTargetRef.Name
+			dup := field.Duplicate(targetNamePath, name)
+			dup.Detail = fmt.Sprintf("HorizontalPodAutoscaler %s/%s in the package already scales %s %s/%s, and this config would add %s/%s; two HorizontalPodAutoscalers on one workload fight over its replicas; "+
+				"delete %s, or name another workload here", e.ID.Namespace, e.ID.Name, c.Spec.ScaleTargetRef.Kind, c.Namespace, name, c.Namespace, c.Name, e.ID.Name)
+			rep.add("", src.Result(fn.Error, dup))
+		}
+	}
+}
+
+// ownedBy reports whether a config of the run generated the entry.
+func ownedBy(e *inventory.Entry, keys map[string]bool) bool {
+	return slices.ContainsFunc(e.Owners, func(o string) bool { return keys[o] && manifests.Generates(o, e.ID) })
+}
+
 // checkMetricsAPIs refuses to register an API group that a server other than the
 // adapter already has in the input: an API group is served by one Service per
 // version, so the adapter's APIServices would silently take custom.metrics.k8s.io
 // from prometheus-adapter, or external.metrics.k8s.io from KEDA, and break every
 // autoscaler that relies on them. An APIService the function generated, or one that
 // names the adapter's own Service, is not a conflict.
-func checkMetricsAPIs(configs []*v1alpha1.VLLMHPAConfig, items fn.KubeObjects) fn.Results {
+func checkMetricsAPIs(objects []manifests.Object, items fn.KubeObjects) fn.Results {
 	registers := map[string]bool{}
-	for _, o := range manifests.Build(configs) {
+	for _, o := range objects {
 		if a, ok := o.Value.(*apiregv1.APIService); ok {
 			registers[a.Spec.Group] = true
 		}
@@ -277,81 +268,6 @@ func apiServiceGroup(item *fn.KubeObject) string {
 	}
 	_, g, _ := strings.Cut(item.GetName(), ".")
 	return g
-}
-
-// servesPort reports whether the container has the port, by name or number, or
-// passes it to vLLM with --port (vLLM listens there even if it is not declared).
-func servesPort(w *workload.Workload, c *corev1.Container, port intstr.IntOrString) bool {
-	for _, p := range c.Ports {
-		if (port.Type == intstr.String && p.Name == port.StrVal) || (port.Type == intstr.Int && p.ContainerPort == port.IntVal) {
-			return true
-		}
-	}
-	if port.Type == intstr.String {
-		return false
-	}
-	return w.VLLMIntFlag("--port", v1alpha1.DefaultScrapePort) == port.IntValue()
-}
-
-// checkDuplicateHPAs refuses two autoscalers on one workload: two configs that
-// target it, or a config and an HPA of the package that this run does not
-// write or remove.
-func checkDuplicateHPAs(p *plan, inv *inventory.Inventory, rep *report) {
-	// The package's HPAs, by the workload they scale, read once.
-	scaling := map[string][]*inventory.Entry{}
-	entries := inv.Entries()
-	for i := range entries {
-		e := &entries[i]
-		if e.ID.Kind != "HorizontalPodAutoscaler" || e.ID.Group != "autoscaling" {
-			continue
-		}
-		kind, _, _ := e.Object.NestedString("spec", "scaleTargetRef", "kind")
-		name, _, _ := e.Object.NestedString("spec", "scaleTargetRef", "name")
-		key := targetKey(e.ID.Namespace, kind, name)
-		scaling[key] = append(scaling[key], e)
-	}
-	first := map[string]string{}
-	for _, src := range p.sources {
-		c := src.Config
-		target := targetKey(c.Namespace, c.Spec.ScaleTargetRef.Kind, c.Spec.ScaleTargetRef.Name)
-		if other, ok := first[target]; ok {
-			e := field.Duplicate(targetNamePath, c.Spec.ScaleTargetRef.Name)
-			e.Detail = fmt.Sprintf("config %s already autoscales %s %s/%s; two HorizontalPodAutoscalers on one workload fight over its replicas; keep one config per workload",
-				other, c.Spec.ScaleTargetRef.Kind, c.Namespace, c.Spec.ScaleTargetRef.Name)
-			rep.add("", src.Result(fn.Error, e))
-			continue
-		}
-		first[target] = manifests.Key(c)
-		for _, e := range scaling[target] {
-			if e.ID.Name == c.Name || (ownedBy(e, p.keys) && !strings.EqualFold(e.Managed, "false")) {
-				continue // this run's own: written or removed by it
-			}
-			name := c.Spec.ScaleTargetRef.Name
-			dup := field.Duplicate(targetNamePath, name)
-			dup.Detail = fmt.Sprintf("HorizontalPodAutoscaler %s/%s in the package already scales %s %s/%s, and this config would add %s/%s; two HorizontalPodAutoscalers on one workload fight over its replicas; "+
-				"delete %s, or name another workload here", e.ID.Namespace, e.ID.Name, c.Spec.ScaleTargetRef.Kind, c.Namespace, name, c.Namespace, c.Name, e.ID.Name)
-			rep.add("", src.Result(fn.Error, dup))
-		}
-	}
-}
-
-// ownedBy reports whether a config of the run generated the entry.
-func ownedBy(e *inventory.Entry, keys map[string]bool) bool {
-	return slices.ContainsFunc(e.Owners, func(o string) bool { return keys[o] && manifests.Generates(o, e.ID) })
-}
-
-// removeReplicas leaves the replica count to the HPA: a fixed spec.replicas that a
-// GitOps tool syncs (Config Sync, Argo CD) would undo every scaling.
-func removeReplicas(w *workload.Workload, hpa string) *fn.Result {
-	was, err := w.RemoveReplicas()
-	if err != nil || was == "" {
-		return nil
-	}
-	r := config.ObjectResult(w.Object, fn.Info, fmt.Sprintf(
-		"removed spec.replicas (%s) from %s: the HorizontalPodAutoscaler %s owns the replica count, and a fixed value synced from Git would undo every scaling",
-		was, w.Describe(), hpa))
-	r.Field = &fn.Field{Path: "spec.replicas", CurrentValue: was}
-	return r
 }
 
 func targetKey(ns, kind, name string) string { return ns + "/" + kind + "/" + name }
