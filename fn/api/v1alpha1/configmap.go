@@ -180,6 +180,16 @@ func ConfigMapField(path string) string {
 	return path
 }
 
+// FormatSelector writes labels as the ConfigMap form's podSelector and
+// metricLabels keys take them, k=v,k2=v2 sorted by key: what parseSelector reads.
+func FormatSelector(labels map[string]string) string {
+	parts := make([]string, 0, len(labels))
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
+		parts = append(parts, k+"="+labels[k])
+	}
+	return strings.Join(parts, ",")
+}
+
 func parseSelector(v string) (map[string]string, error) {
 	sel := map[string]string{}
 	for _, pair := range strings.Split(v, ",") {

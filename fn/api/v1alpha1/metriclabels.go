@@ -41,7 +41,7 @@ var resourceLabels = []string{"project_id", "location", "cluster", "namespace", 
 // HorizontalPodAutoscaler's selector requires.
 func validateMetricLabels(fldPath *field.Path, strategy Strategy, labels map[string]string) field.ErrorList {
 	if len(labels) > 0 && strategy == StrategyGPU {
-		return field.ErrorList{field.Invalid(fldPath, labelList(labels), fmt.Sprintf(
+		return field.ErrorList{field.Invalid(fldPath, FormatSelector(labels), fmt.Sprintf(
 			"cannot be used with strategy gpu: the recorded %s has only namespace and pod; remove it", GPUMetric))}
 	}
 	var allErrs field.ErrorList
@@ -77,13 +77,4 @@ func validateMetricLabels(fldPath *field.Path, strategy Strategy, labels map[str
 		}
 	}
 	return allErrs
-}
-
-// labelList writes a label map as k=v,k2=v2, sorted.
-func labelList(m map[string]string) string {
-	var parts []string
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		parts = append(parts, k+"="+m[k])
-	}
-	return strings.Join(parts, ",")
 }

@@ -37,10 +37,10 @@ func checkWorkload(p *prepared) fn.Results {
 	}
 	var results fn.Results
 	if missing := unmatched(c.Spec.PodSelector, w.PodLabels); len(missing) > 0 {
-		results = append(results, src.Result(fn.Error, field.Invalid(podSelectorPath, labels(c.Spec.PodSelector), fmt.Sprintf(
+		results = append(results, src.Result(fn.Error, field.Invalid(podSelectorPath, v1alpha1.FormatSelector(c.Spec.PodSelector), fmt.Sprintf(
 			"does not select the pods of %s (their labels: %s; missing %s), so the PodMonitoring would scrape nothing; "+
 				"use labels of the pod template, or remove it to take them from the workload",
-			w.Describe(), labels(w.PodLabels), strings.Join(missing, ", ")))))
+			w.Describe(), v1alpha1.FormatSelector(w.PodLabels), strings.Join(missing, ", ")))))
 	}
 	vllm := w.VLLMContainer()
 	if vllm == nil {
@@ -281,13 +281,4 @@ func unmatched(selector, pod map[string]string) []string {
 		}
 	}
 	return missing
-}
-
-// labels writes a label map as k=v,k2=v2, sorted.
-func labels(m map[string]string) string {
-	var parts []string
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		parts = append(parts, k+"="+m[k])
-	}
-	return strings.Join(parts, ",")
 }

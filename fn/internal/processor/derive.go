@@ -34,8 +34,8 @@ func derive(p *prepared) fn.Results {
 	}
 	if !p.given.PodSelector && len(w.Selector) > 0 {
 		c.Spec.PodSelector = w.Selector
-		results = append(results, src.Note(fn.Info, podSelectorPath, labels(w.Selector), fmt.Sprintf(
-			"taken from %s (%s): %s", w.Describe(), w.SelectorField, labels(w.Selector))))
+		results = append(results, src.Note(fn.Info, podSelectorPath, v1alpha1.FormatSelector(w.Selector), fmt.Sprintf(
+			"taken from %s (%s): %s", w.Describe(), w.SelectorField, v1alpha1.FormatSelector(w.Selector))))
 	}
 	if !p.given.ScrapePort {
 		port, why := derivePort(w)
