@@ -9,7 +9,7 @@
 # cross-compiles for the target platform (CGO is off).
 ARG GO_VERSION=1.26.8
 # The stages' bases, as build arguments so that a machine that cannot pull them
-# can build from local stand-ins (the integration tests do: internal/testtools).
+# can build from local stand-ins (the integration tests do: internal/testenv).
 ARG BUILDER_IMAGE=golang:${GO_VERSION}
 ARG BASE_IMAGE=gcr.io/distroless/static-debian12:nonroot
 

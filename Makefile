@@ -33,7 +33,7 @@ render: build
 ## need a missing one are skipped (in CI, where CI=true, they fail).
 test:
 	$(GO) vet ./...
-	@$(GO) run ./internal/tools/checktools
+	@$(GO) run ./hack/checktools
 	$(GO) test ./...
 
 ## test-race: the load generator and vLLM stand-in under the race detector, repeated.
@@ -74,15 +74,15 @@ bench-go:
 ## built with them. Each step reads what the one before wrote.
 generate:
 	$(GO) tool controller-gen crd paths=./fn/api/v1alpha1 output:crd:dir=./fn/api/v1alpha1
-	$(GO) run ./internal/tools/apigen
+	$(GO) run ./hack/apigen
 	$(MAKE) build
-	$(GO) run ./internal/tools/plaingen -fn $(FN)
+	$(GO) run ./hack/plaingen -fn $(FN)
 
 ## hydrate: examples/config-sync/wet, the plain YAML Config Sync syncs, rendered
 ## from examples/config-sync/dry.
 hydrate: build
 	$(KUSTOMIZE) build --enable-alpha-plugins --enable-exec examples/config-sync/dry | \
-	  $(GO) run ./internal/tools/split -source examples/config-sync/dry -out examples/config-sync/wet
+	  $(GO) run ./hack/split -source examples/config-sync/dry -out examples/config-sync/wet
 
 ## image: the function's container image $(IMAGE):$(TAG), for kustomize
 ## container mode and kpt. The Dockerfile's build arguments BUILDER_IMAGE and

@@ -14,7 +14,7 @@ import (
 )
 
 // The images built from the Dockerfile (on local stand-ins for its bases, see
-// internal/testtools) and run by podman, as kustomize and kpt run them.
+// internal/testenv) and run by podman, as kustomize and kpt run them.
 
 // TestImageKustomizeContainer renders examples/kustomize-container, unchanged,
 // with the real kustomize CLI in container mode: kustomize runs the image with

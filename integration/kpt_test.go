@@ -13,7 +13,7 @@ import (
 	sigsyaml "sigs.k8s.io/yaml"
 )
 
-// The kpt CLI (testtools.KptVersion) on copies of examples/kpt. Most tests run
+// The kpt CLI (testenv.KptVersion) on copies of examples/kpt. Most tests run
 // the function's binary in the Kptfile's place (exec form, `kpt fn render
 // --allow-exec`); TestKptExpected runs the image, as the Kptfile says.
 
@@ -244,12 +244,12 @@ func TestKptBadConfig(t *testing.T) {
 		{
 			name:    "a key set twice",
 			config:  strings.Replace(config, "  maxReplicas: 5\n", "  maxReplicas: 5\n  maxReplicas: 6\n", 1),
-			message: fmt.Sprintf("spec.maxReplicas is set twice (vllmhpa.yaml, lines %d and %d); keep one", at+1, at+2),
+			message: fmt.Sprintf("spec.maxReplicas: Duplicate value: set twice (vllmhpa.yaml, lines %d and %d); keep one", at+1, at+2),
 		},
 		{
 			name:    "a value the schema refuses",
 			config:  strings.Replace(config, "  maxReplicas: 5\n", "  maxReplicas: 0\n", 1),
-			message: "spec.maxReplicas (0) must be at least 1 (maxReplicas is the most replicas the autoscaler may run)",
+			message: "spec.maxReplicas: Invalid value: 0: must be at least 1 (maxReplicas is the most replicas the autoscaler may run)",
 		},
 	}
 	for _, c := range cases {

@@ -3,7 +3,7 @@
 // (render, eval, kpt's own .expected/ package test, fn doc), the images built
 // from the Dockerfile and run by podman, the Config Sync wet directory, and the
 // plain YAML in base/ and overlays/. The kpt CLI and podman are not Go modules:
-// internal/testtools finds them, and a test that needs a missing one is skipped
+// internal/testenv finds them, and a test that needs a missing one is skipped
 // with the reason (failed in CI, where CI=true).
 //
 // Regenerate the expected outputs (examples/**/expected.yaml and

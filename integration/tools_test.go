@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/vllm-hpa/vllm-hpa/internal/testtools"
+	"github.com/vllm-hpa/vllm-hpa/internal/testenv"
 )
 
 // need returns v, or ends the test when the tool behind it is missing: on a
@@ -20,7 +20,7 @@ func need[T any](t *testing.T, v T, err error) T {
 	if err == nil {
 		return v
 	}
-	if testtools.InCI() {
+	if testenv.InCI() {
 		t.Fatalf("a tool this test needs is missing, and CI must run it: %v", err)
 	}
 	t.Skipf("skipped, a tool it needs is missing here (CI runs it): %v", err)
@@ -28,11 +28,11 @@ func need[T any](t *testing.T, v T, err error) T {
 }
 
 var (
-	kptOnce    = sync.OnceValues(func() (string, error) { return testtools.Kpt(root) })
-	podmanOnce = sync.OnceValues(testtools.FindPodman)
+	kptOnce    = sync.OnceValues(func() (string, error) { return testenv.Kpt(root) })
+	podmanOnce = sync.OnceValues(testenv.FindPodman)
 )
 
-// kptCLI is the kpt CLI the tests run (testtools.KptVersion).
+// kptCLI is the kpt CLI the tests run (testenv.KptVersion).
 func kptCLI(t *testing.T) string {
 	t.Helper()
 	kpt, err := kptOnce()
@@ -40,7 +40,7 @@ func kptCLI(t *testing.T) string {
 }
 
 // podman is the container engine, with the tests' own image storage.
-func podman(t *testing.T) *testtools.Podman {
+func podman(t *testing.T) *testenv.Podman {
 	t.Helper()
 	p, err := podmanOnce()
 	return need(t, p, err)

@@ -70,7 +70,7 @@ func TestKustomizeTransformerChecks(t *testing.T) {
 		if err == nil {
 			t.Fatal("kustomize build succeeded; want the function's error")
 		}
-		want := "spec.podSelector (app=gemma-server) does not select the pods of Deployment default/vllm-gemma"
+		want := `spec.podSelector: Invalid value: "app=gemma-server": does not select the pods of Deployment default/vllm-gemma`
 		if !strings.Contains(string(stderr), want) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr)
 		}

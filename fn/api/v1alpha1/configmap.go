@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/utils/ptr"
 )
 
 // ConfigMapKey is one flat key of a ConfigMap functionConfig (what
@@ -44,21 +46,33 @@ var ConfigMapKeys = []ConfigMapKey{
 }
 
 // FromConfigMapData builds a config from a ConfigMap's flat string data. Errors
-// name the key (data.KEY), the value and the fix; unknown keys are errors.
-func FromConfigMapData(data map[string]string) (*VLLMHPAConfig, []FieldError) {
+// are about data.KEY; unknown keys are errors.
+func FromConfigMapData(data map[string]string) (*VLLMHPAConfig, field.ErrorList) {
 	c := &VLLMHPAConfig{}
 	c.APIVersion, c.Kind = APIVersion, Kind
-	var errs []FieldError
-	fail := func(key, value, format string, args ...any) {
-		errs = append(errs, FieldError{Field: "data." + key, Value: value, Message: "data." + key + " " + fmt.Sprintf(format, args...)})
-	}
+	dataPath := field.NewPath("data")
+	var allErrs field.ErrorList
 	int32Of := func(key, v string) *int32 {
 		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 32)
 		if err != nil {
-			fail(key, v, "(%q) is not a whole number; write e.g. %s=3", v, key)
+			allErrs = append(allErrs, field.Invalid(dataPath.Child(key), v, fmt.Sprintf("is not a whole number; write e.g. %s=3", key)))
 			return nil
 		}
-		return ptr(int32(n))
+		return ptr.To(int32(n))
+	}
+	boolOf := func(key, v string) *bool {
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			allErrs = append(allErrs, field.Invalid(dataPath.Child(key), v, "is not a boolean; write true or false"))
+		}
+		return &b
+	}
+	selectorOf := func(key, v string) map[string]string {
+		sel, err := parseSelector(v)
+		if err != nil {
+			allErrs = append(allErrs, field.Invalid(dataPath.Child(key), v, err.Error()+"; write labels as k=v,k2=v2"))
+		}
+		return sel
 	}
 	known := map[string]bool{}
 	for _, k := range ConfigMapKeys {
@@ -67,7 +81,7 @@ func FromConfigMapData(data map[string]string) (*VLLMHPAConfig, []FieldError) {
 	for _, key := range slices.Sorted(maps.Keys(data)) {
 		v := data[key]
 		if !known[key] {
-			fail(key, v, "is not a known key; use one of: %s", strings.Join(configMapKeyNames(), ", "))
+			allErrs = append(allErrs, field.Forbidden(dataPath.Child(key), "is not a known key; use one of: "+strings.Join(configMapKeyNames(), ", ")))
 			continue
 		}
 		s := &c.Spec
@@ -91,19 +105,11 @@ func FromConfigMapData(data map[string]string) (*VLLMHPAConfig, []FieldError) {
 		case "metric":
 			metric(c).Name = v
 		case "targetAverageValue":
-			metric(c).TargetAverageValue = ptr(Quantity(v))
+			metric(c).TargetAverageValue = ptr.To(Quantity(v))
 		case "metricLabels":
-			sel, err := parseSelector(v)
-			if err != nil {
-				fail(key, v, "(%q) %v; write labels as k=v,k2=v2", v, err)
-			}
-			metric(c).Labels = sel
+			metric(c).Labels = selectorOf(key, v)
 		case "podSelector":
-			sel, err := parseSelector(v)
-			if err != nil {
-				fail(key, v, "(%q) %v; write labels as k=v,k2=v2", v, err)
-			}
-			s.PodSelector = sel
+			s.PodSelector = selectorOf(key, v)
 		case "scrapePort":
 			port := intstr.Parse(strings.TrimSpace(v))
 			scrape(c).Port = &port
@@ -112,23 +118,11 @@ func FromConfigMapData(data map[string]string) (*VLLMHPAConfig, []FieldError) {
 		case "scrapeInterval":
 			scrape(c).Interval = v
 		case "clusterResources":
-			b, err := strconv.ParseBool(strings.TrimSpace(v))
-			if err != nil {
-				fail(key, v, "(%q) is not a boolean; write true or false", v)
-			}
-			s.ClusterResources = &b
+			s.ClusterResources = boolOf(key, v)
 		case "adapterHardening":
-			b, err := strconv.ParseBool(strings.TrimSpace(v))
-			if err != nil {
-				fail(key, v, "(%q) is not a boolean; write true or false", v)
-			}
-			adapter(c).Hardening = &b
+			adapter(c).Hardening = boolOf(key, v)
 		case "adapterExternalMetrics":
-			b, err := strconv.ParseBool(strings.TrimSpace(v))
-			if err != nil {
-				fail(key, v, "(%q) is not a boolean; write true or false", v)
-			}
-			adapter(c).ExternalMetrics = &b
+			adapter(c).ExternalMetrics = boolOf(key, v)
 		case "adapterImage":
 			adapter(c).Image = v
 		case "gcpServiceAccount":
@@ -140,7 +134,7 @@ func FromConfigMapData(data map[string]string) (*VLLMHPAConfig, []FieldError) {
 			c.Spec.GPU.Source = GPUSource(v)
 		}
 	}
-	return c, errs
+	return c, allErrs
 }
 
 // ConfigMapObject returns c, built from data, as a JSON object that holds only
@@ -173,15 +167,27 @@ func ConfigMapObject(c *VLLMHPAConfig, data map[string]string) map[string]any {
 	return obj
 }
 
-// ConfigMapField returns the ConfigMap key path (data.KEY) that sets a config
-// field, or the field itself when no key sets it.
-func ConfigMapField(field string) string {
+// ConfigMapField returns the path of the ConfigMap key (data.KEY) that sets
+// the config field at path (spec.scrape.port, or spec.podSelector.app inside
+// a key's value), or path itself when no key sets it. Paths are compared
+// element by element, as field.Path writes them.
+func ConfigMapField(path string) string {
 	for _, k := range ConfigMapKeys {
-		if field == k.Field || strings.HasPrefix(field, k.Field+".") {
-			return "data." + k.Key
+		if path == k.Field || strings.HasPrefix(path, k.Field+".") || strings.HasPrefix(path, k.Field+"[") {
+			return field.NewPath("data", k.Key).String()
 		}
 	}
-	return field
+	return path
+}
+
+// FormatSelector writes labels as the ConfigMap form's podSelector and
+// metricLabels keys take them, k=v,k2=v2 sorted by key: what parseSelector reads.
+func FormatSelector(labels map[string]string) string {
+	parts := make([]string, 0, len(labels))
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
+		parts = append(parts, k+"="+labels[k])
+	}
+	return strings.Join(parts, ",")
 }
 
 func parseSelector(v string) (map[string]string, error) {

@@ -3,6 +3,7 @@ package v1alpha1
 import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
 )
 
 // Defaults. Every default of the API lives here and nowhere else.
@@ -59,7 +60,7 @@ func (c *VLLMHPAConfig) Default() {
 		s.ScaleTargetRef.APIVersion = targetAPIVersion(s.ScaleTargetRef.Kind)
 	}
 	if s.MinReplicas == nil {
-		s.MinReplicas = ptr(DefaultMinReplicas)
+		s.MinReplicas = ptr.To(DefaultMinReplicas)
 	}
 	if s.Metric == nil {
 		s.Metric = &Metric{}
@@ -93,12 +94,12 @@ func (c *VLLMHPAConfig) Default() {
 	if s.Behavior == nil {
 		s.Behavior = &autoscalingv2.HorizontalPodAutoscalerBehavior{
 			ScaleDown: &autoscalingv2.HPAScalingRules{
-				StabilizationWindowSeconds: ptr(DefaultScaleDownStabilizationSeconds),
+				StabilizationWindowSeconds: ptr.To(DefaultScaleDownStabilizationSeconds),
 			},
 		}
 	}
 	if s.ClusterResources == nil {
-		s.ClusterResources = ptr(true)
+		s.ClusterResources = ptr.To(true)
 	}
 	if s.Adapter == nil {
 		s.Adapter = &Adapter{}
@@ -107,10 +108,10 @@ func (c *VLLMHPAConfig) Default() {
 		s.Adapter.Image = DefaultAdapterImage
 	}
 	if s.Adapter.Hardening == nil {
-		s.Adapter.Hardening = ptr(DefaultAdapterHardening)
+		s.Adapter.Hardening = ptr.To(DefaultAdapterHardening)
 	}
 	if s.Adapter.ExternalMetrics == nil {
-		s.Adapter.ExternalMetrics = ptr(DefaultAdapterExternalMetrics)
+		s.Adapter.ExternalMetrics = ptr.To(DefaultAdapterExternalMetrics)
 	}
 	if s.GPU == nil {
 		s.GPU = &GPU{}
@@ -119,8 +120,6 @@ func (c *VLLMHPAConfig) Default() {
 		s.GPU.Source = DefaultGPUSource
 	}
 }
-
-func ptr[T any](v T) *T { return &v }
 
 // targetAPIVersion is the apiVersion of a supported workload kind, so that a
 // config may name the kind alone.

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"regexp"
 	"sync"
+
+	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
 // imageReference is the container image reference grammar of
@@ -30,24 +32,23 @@ var imageReference = sync.OnceValue(func() *regexp.Regexp {
 // syntax, and requires it to name one build: a tag other than latest, a digest,
 // or both. The adapter is pulled with imagePullPolicy IfNotPresent, so a moving
 // tag would run whichever build each node pulled first.
-func validateAdapterImage(image string) []FieldError {
-	const field = "spec.adapter.image"
-	fail := func(format string, args ...any) []FieldError {
-		return []FieldError{{Field: field, Value: image, Message: field + " " + fmt.Sprintf(format, args...)}}
-	}
+func validateAdapterImage(fldPath *field.Path, image string) field.ErrorList {
 	if image == DefaultAdapterImage {
 		return nil
 	}
 	m := imageReference().FindStringSubmatch(image)
 	if m == nil || len(image) > 255+128+80 {
-		return fail("(%q) is not a container image reference; write REGISTRY/REPOSITORY:TAG or REGISTRY/REPOSITORY@sha256:DIGEST, e.g. %s", image, DefaultAdapterImage)
+		return field.ErrorList{field.Invalid(fldPath, image, fmt.Sprintf(
+			"is not a container image reference; write REGISTRY/REPOSITORY:TAG or REGISTRY/REPOSITORY@sha256:DIGEST, e.g. %s", DefaultAdapterImage))}
 	}
 	tag, digest := m[3], m[4]
 	switch {
 	case tag == "latest" && digest == "":
-		return fail("(%q) uses the tag latest, which names a different build over time; pin a version tag such as %s, or a digest (@sha256:...)", image, DefaultAdapterImage)
+		return field.ErrorList{field.Invalid(fldPath, image, fmt.Sprintf(
+			"uses the tag latest, which names a different build over time; pin a version tag such as %s, or a digest (@sha256:...)", DefaultAdapterImage))}
 	case tag == "" && digest == "":
-		return fail("(%q) has no tag or digest, so it means latest; pin a version tag such as %s, or a digest (@sha256:...)", image, DefaultAdapterImage)
+		return field.ErrorList{field.Invalid(fldPath, image, fmt.Sprintf(
+			"has no tag or digest, so it means latest; pin a version tag such as %s, or a digest (@sha256:...)", DefaultAdapterImage))}
 	}
 	return nil
 }

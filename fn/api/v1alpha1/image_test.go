@@ -3,6 +3,8 @@ package v1alpha1
 import (
 	"strings"
 	"testing"
+
+	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
 // TestAdapterImage shows which spec.adapter.image values are taken: the kubelet's
@@ -27,14 +29,14 @@ func TestAdapterImage(t *testing.T) {
 		{"gcr.io/adapter:" + strings.Repeat("v", 129), "is not a container image reference"},
 	}
 	for _, tc := range cases {
-		errs := validateAdapterImage(tc.image)
+		errs := validateAdapterImage(field.NewPath("spec", "adapter", "image"), tc.image)
 		switch {
 		case tc.wantErr == "" && len(errs) > 0:
-			t.Errorf("%q refused: %s", tc.image, errs[0].Message)
+			t.Errorf("%q refused: %s", tc.image, errs[0])
 		case tc.wantErr != "" && len(errs) == 0:
 			t.Errorf("%q accepted, want an error containing %q", tc.image, tc.wantErr)
-		case tc.wantErr != "" && (!strings.Contains(errs[0].Message, tc.wantErr) || errs[0].Field != "spec.adapter.image"):
-			t.Errorf("%q: %s: %s, want spec.adapter.image and %q", tc.image, errs[0].Field, errs[0].Message, tc.wantErr)
+		case tc.wantErr != "" && (!strings.Contains(errs[0].Detail, tc.wantErr) || errs[0].Field != "spec.adapter.image"):
+			t.Errorf("%q: %s, want spec.adapter.image and %q", tc.image, errs[0], tc.wantErr)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
 // MetricLabelPrefix is how the Custom Metrics Stackdriver Adapter spells a metric
@@ -38,49 +39,42 @@ var resourceLabels = []string{"project_id", "location", "cluster", "namespace", 
 // validateMetricLabels checks spec.metric.labels: each key a Prometheus label name
 // the adapter can select on, each value a Kubernetes label value, as the
 // HorizontalPodAutoscaler's selector requires.
-func validateMetricLabels(strategy Strategy, labels map[string]string) []FieldError {
-	var errs []FieldError
-	add := func(field string, value any, format string, args ...any) {
-		errs = append(errs, FieldError{Field: field, Value: value, Message: field + " " + fmt.Sprintf(format, args...)})
-	}
+func validateMetricLabels(fldPath *field.Path, strategy Strategy, labels map[string]string) field.ErrorList {
 	if len(labels) > 0 && strategy == StrategyGPU {
-		add("spec.metric.labels", labelList(labels), "(%s) cannot be used with strategy gpu: the recorded %s has only namespace and pod; remove spec.metric.labels", labelList(labels), GPUMetric)
-		return errs
+		return field.ErrorList{field.Invalid(fldPath, FormatSelector(labels), fmt.Sprintf(
+			"cannot be used with strategy gpu: the recorded %s has only namespace and pod; remove it", GPUMetric))}
 	}
+	var allErrs field.ErrorList
 	for _, k := range slices.Sorted(maps.Keys(labels)) {
-		field, v := "spec.metric.labels."+k, labels[k]
+		keyPath, v := fldPath.Child(k), labels[k]
 		switch {
 		case !promLabelName.MatchString(k) || strings.HasPrefix(k, "__"):
-			add(field, k, "has %q, which is not a Prometheus label name; use letters, digits and '_', not starting with a digit or '__', e.g. reason or model_name", k)
+			allErrs = append(allErrs, field.Invalid(keyPath, k,
+				"is not a Prometheus label name; use letters, digits and '_', not starting with a digit or '__', e.g. reason or model_name"))
 			continue
 		case slices.Contains(resourceLabels, k):
-			add(field, k, "selects on %q, which Managed Service for Prometheus keeps on the monitored resource, not on the metric, so the adapter's metric.labels selector can never match it; remove it", k)
+			allErrs = append(allErrs, field.Forbidden(keyPath, fmt.Sprintf(
+				"Managed Service for Prometheus keeps %q on the monitored resource, not on the metric, so the adapter's metric.labels selector can never match it; remove it", k)))
 			continue
 		case k == "pod":
-			add(field, k, "selects on pod, which the adapter already matches to each pod of the workload; remove it")
+			allErrs = append(allErrs, field.Forbidden(keyPath, "the adapter already matches pod to each pod of the workload; remove it"))
 			continue
 		case k == MarkerLabel:
-			add(field, k, "selects on %q, which the function sets on its own scrape; remove it", k)
+			allErrs = append(allErrs, field.Forbidden(keyPath, fmt.Sprintf("the function sets %q on its own scrape; remove it", k)))
 			continue
 		}
 		if msgs := validation.IsQualifiedName(MetricLabelPrefix + k); len(msgs) > 0 {
-			add(field, k, "is too long for the HorizontalPodAutoscaler's selector key %s%s: %s; use a label name of at most %d characters", MetricLabelPrefix, k, strings.Join(msgs, "; "), qualifiedNameMaxLength-len(MetricLabelPrefix))
+			allErrs = append(allErrs, field.Invalid(keyPath, k, fmt.Sprintf(
+				"is too long for the HorizontalPodAutoscaler's selector key %s%s: %s; use a label name of at most %d characters",
+				MetricLabelPrefix, k, strings.Join(msgs, "; "), qualifiedNameMaxLength-len(MetricLabelPrefix))))
 		}
 		switch msgs := validation.IsValidLabelValue(v); {
 		case v == "":
-			add(field, v, "is empty; give the label's value, e.g. reason: capacity")
+			allErrs = append(allErrs, field.Required(keyPath, "give the label's value, e.g. reason: capacity"))
 		case len(msgs) > 0:
-			add(field, v, "(%q) cannot be written in the HorizontalPodAutoscaler's selector, whose values are Kubernetes label values: %s; select on a label whose value has only letters, digits, '-', '_' and '.' (for a model whose name has '/', start vLLM with --served-model-name without one)", v, strings.Join(msgs, "; "))
+			allErrs = append(allErrs, field.Invalid(keyPath, v, "cannot be written in the HorizontalPodAutoscaler's selector, whose values are Kubernetes label values: "+
+				strings.Join(msgs, "; ")+"; select on a label whose value has only letters, digits, '-', '_' and '.' (for a model whose name has '/', start vLLM with --served-model-name without one)"))
 		}
 	}
-	return errs
-}
-
-// labelList writes a label map as k=v,k2=v2, sorted.
-func labelList(m map[string]string) string {
-	var parts []string
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		parts = append(parts, k+"="+m[k])
-	}
-	return strings.Join(parts, ",")
+	return allErrs
 }

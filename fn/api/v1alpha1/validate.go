@@ -9,21 +9,11 @@ import (
 	"unicode"
 
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 )
-
-// FieldError is one problem with one field of a config.
-type FieldError struct {
-	// Field is the path of the field, e.g. spec.maxReplicas.
-	Field string
-	// Value is the offending value, nil when the field is missing.
-	Value any
-	// Message says what is wrong and how to fix it; it starts with the field path.
-	Message string
-}
-
-func (e FieldError) Error() string { return e.Message }
 
 // promMetricName is the Prometheus metric name syntax (colons allowed).
 var promMetricName = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*$`)
@@ -51,58 +41,72 @@ var SupportedTargets = []ScaleTargetRef{
 
 // Validate checks a defaulted config that its schema has accepted (required
 // fields, enums and bounds are the schema's: see the markers in types.go) and
-// returns every other problem it finds, in field order. An empty result means
-// the config can be rendered.
-func (c *VLLMHPAConfig) Validate() []FieldError {
-	var errs []FieldError
-	add := func(field string, value any, format string, args ...any) {
-		errs = append(errs, FieldError{Field: field, Value: value, Message: field + " " + fmt.Sprintf(format, args...)})
-	}
-	s := &c.Spec
+// returns every other problem it finds, in field order. An empty list means
+// the config can be rendered. Each error's detail says how to fix it.
+func (c *VLLMHPAConfig) Validate() field.ErrorList {
+	allErrs := validateObjectMeta(field.NewPath("metadata"), &c.ObjectMeta)
+	return append(allErrs, validateSpec(field.NewPath("spec"), &c.Spec)...)
+}
 
+func validateObjectMeta(fldPath *field.Path, meta *metav1.ObjectMeta) field.ErrorList {
+	var allErrs field.ErrorList
 	switch {
-	case c.Name == "":
-		add("metadata.name", nil, "is required; it names the HorizontalPodAutoscaler and the PodMonitoring")
+	case meta.Name == "":
+		allErrs = append(allErrs, field.Required(fldPath.Child("name"), "it names the HorizontalPodAutoscaler and the PodMonitoring"))
 	default:
-		if msgs := validation.IsDNS1123Label(c.Name); len(msgs) > 0 {
-			add("metadata.name", c.Name, "(%q) is not a DNS-1123 label: %s; use lower-case letters, digits and '-', at most 63 characters", c.Name, strings.Join(msgs, "; "))
+		if msgs := validation.IsDNS1123Label(meta.Name); len(msgs) > 0 {
+			allErrs = append(allErrs, field.Invalid(fldPath.Child("name"), meta.Name, "is not a DNS-1123 label: "+strings.Join(msgs, "; ")+
+				"; use lower-case letters, digits and '-', at most 63 characters"))
 		}
 	}
-	if msgs := validation.IsDNS1123Label(c.Namespace); len(msgs) > 0 {
-		add("metadata.namespace", c.Namespace, "(%q) is not a valid namespace: %s", c.Namespace, strings.Join(msgs, "; "))
+	if msgs := validation.IsDNS1123Label(meta.Namespace); len(msgs) > 0 {
+		allErrs = append(allErrs, field.Invalid(fldPath.Child("namespace"), meta.Namespace, "is not a valid namespace: "+strings.Join(msgs, "; ")))
 	}
+	return allErrs
+}
 
-	errs = append(errs, validateTarget(s.ScaleTargetRef)...)
-
+func validateSpec(fldPath *field.Path, s *VLLMHPAConfigSpec) field.ErrorList {
+	allErrs := validateTarget(fldPath.Child("scaleTargetRef"), s.ScaleTargetRef)
 	if s.MaxReplicas < *s.MinReplicas {
-		add("spec.maxReplicas", s.MaxReplicas, "(%d) is below spec.minReplicas (%d); raise maxReplicas or lower minReplicas", s.MaxReplicas, *s.MinReplicas)
+		// Named bare: minReplicas and maxReplicas are also the ConfigMap form's keys.
+		allErrs = append(allErrs, field.Invalid(fldPath.Child("maxReplicas"), s.MaxReplicas,
+			fmt.Sprintf("is below minReplicas (%d); raise maxReplicas or lower minReplicas", *s.MinReplicas)))
 	}
-
-	errs = append(errs, validateMetric(s.Strategy, s.Metric)...)
-	errs = append(errs, validateMetricLabels(s.Strategy, s.Metric.Labels)...)
-	errs = append(errs, validateBehavior(s.Behavior)...)
-
+	allErrs = append(allErrs, validateMetric(fldPath.Child("metric"), s.Strategy, s.Metric)...)
+	allErrs = append(allErrs, validateMetricLabels(fldPath.Child("metric", "labels"), s.Strategy, s.Metric.Labels)...)
+	allErrs = append(allErrs, validateBehavior(fldPath.Child("behavior"), s.Behavior)...)
 	if s.Strategy == StrategyVLLM {
 		if len(s.PodSelector) == 0 {
-			add("spec.podSelector", nil, "is required for strategy vllm: give the labels of the vLLM pods (e.g. app: vllm-gemma), or add the Deployment %q to the function's input so its labels can be read", s.ScaleTargetRef.Name)
+			allErrs = append(allErrs, field.Required(fldPath.Child("podSelector"), fmt.Sprintf(
+				"strategy vllm scrapes the pods it selects: give the labels of the vLLM pods (e.g. app: vllm-gemma), or add the %s %q to the function's input so its labels can be read",
+				s.ScaleTargetRef.Kind, s.ScaleTargetRef.Name)))
 		}
-		errs = append(errs, validateScrape(s.Scrape)...)
+		allErrs = append(allErrs, validateScrape(fldPath.Child("scrape"), s.Scrape)...)
 	}
-	for _, k := range slices.Sorted(maps.Keys(s.PodSelector)) {
-		field := "spec.podSelector." + k
-		if msgs := validation.IsQualifiedName(k); len(msgs) > 0 {
-			add(field, k, "has an invalid label key %q: %s", k, strings.Join(msgs, "; "))
-		}
-		if msgs := validation.IsValidLabelValue(s.PodSelector[k]); len(msgs) > 0 {
-			add(field, s.PodSelector[k], "(%q) is not a valid label value: %s", s.PodSelector[k], strings.Join(msgs, "; "))
-		}
-	}
+	allErrs = append(allErrs, validatePodSelector(fldPath.Child("podSelector"), s.PodSelector)...)
+	return append(allErrs, validateAdapter(fldPath.Child("adapter"), s.Adapter)...)
+}
 
-	errs = append(errs, validateAdapterImage(s.Adapter.Image)...)
-	if gsa := s.Adapter.GCPServiceAccount; gsa != "" && !isServiceAccountEmail(gsa) {
-		add("spec.adapter.gcpServiceAccount", gsa, "(%q) is not a Google service account email; write it as NAME@PROJECT.iam.gserviceaccount.com, or leave it empty and grant roles/monitoring.viewer to the adapter's principal", gsa)
+func validatePodSelector(fldPath *field.Path, selector map[string]string) field.ErrorList {
+	var allErrs field.ErrorList
+	for _, k := range slices.Sorted(maps.Keys(selector)) {
+		if msgs := validation.IsQualifiedName(k); len(msgs) > 0 {
+			allErrs = append(allErrs, field.Invalid(fldPath.Child(k), k, "is not a valid label key: "+strings.Join(msgs, "; ")))
+		}
+		if msgs := validation.IsValidLabelValue(selector[k]); len(msgs) > 0 {
+			allErrs = append(allErrs, field.Invalid(fldPath.Child(k), selector[k], "is not a valid label value: "+strings.Join(msgs, "; ")))
+		}
 	}
-	return errs
+	return allErrs
+}
+
+func validateAdapter(fldPath *field.Path, a *Adapter) field.ErrorList {
+	allErrs := validateAdapterImage(fldPath.Child("image"), a.Image)
+	if gsa := a.GCPServiceAccount; gsa != "" && !isServiceAccountEmail(gsa) {
+		allErrs = append(allErrs, field.Invalid(fldPath.Child("gcpServiceAccount"), gsa,
+			"is not a Google service account email; write it as NAME@PROJECT.iam.gserviceaccount.com, or leave it empty and grant roles/monitoring.viewer to the adapter's principal"))
+	}
+	return allErrs
 }
 
 // serviceAccountName is the part of a Google service account email before the
@@ -121,82 +125,78 @@ func isServiceAccountEmail(s string) bool {
 		strings.HasSuffix(domain, ".gserviceaccount.com") && len(validation.IsDNS1123Subdomain(domain)) == 0
 }
 
-func validateTarget(ref ScaleTargetRef) []FieldError {
-	var errs []FieldError
+func validateTarget(fldPath *field.Path, ref ScaleTargetRef) field.ErrorList {
+	var allErrs field.ErrorList
 	if msgs := validation.IsDNS1123Subdomain(ref.Name); len(msgs) > 0 {
-		errs = append(errs, FieldError{Field: "spec.scaleTargetRef.name", Value: ref.Name,
-			Message: fmt.Sprintf("spec.scaleTargetRef.name (%q) is not a valid object name: %s", ref.Name, strings.Join(msgs, "; "))})
+		allErrs = append(allErrs, field.Invalid(fldPath.Child("name"), ref.Name, "is not a valid object name: "+strings.Join(msgs, "; ")))
 	}
+	var supported []string
 	for _, t := range SupportedTargets {
 		if t.APIVersion == ref.APIVersion && t.Kind == ref.Kind {
-			return errs
+			return allErrs
 		}
+		supported = append(supported, t.APIVersion+" "+t.Kind)
 	}
-	var names []string
-	for _, t := range SupportedTargets {
-		names = append(names, t.APIVersion+" "+t.Kind)
-	}
-	return append(errs, FieldError{Field: "spec.scaleTargetRef.kind", Value: ref.APIVersion + " " + ref.Kind,
-		Message: fmt.Sprintf("spec.scaleTargetRef.kind (%s, apiVersion %s) is not a workload this function can scale; use one of: %s", ref.Kind, ref.APIVersion, strings.Join(names, ", "))})
+	// The kind and its apiVersion together name a workload, so both are shown.
+	return append(allErrs, field.NotSupported(fldPath.Child("kind"), ref.APIVersion+" "+ref.Kind, supported))
 }
 
-func validateMetric(strategy Strategy, m *Metric) []FieldError {
-	var errs []FieldError
-	add := func(field string, value any, format string, args ...any) {
-		errs = append(errs, FieldError{Field: field, Value: value, Message: field + " " + fmt.Sprintf(format, args...)})
-	}
+func validateMetric(fldPath *field.Path, strategy Strategy, m *Metric) field.ErrorList {
+	var allErrs field.ErrorList
+	name := fldPath.Child("name")
 	switch {
 	case m.Name == removedKVCacheMetric:
-		add("spec.metric.name", m.Name, "(%q) was removed from vLLM; use %q (the same 0-1 fraction under its new name)", m.Name, kvCacheMetric)
+		allErrs = append(allErrs, field.Invalid(name, m.Name, fmt.Sprintf("was removed from vLLM; use %q (the same 0-1 fraction under its new name)", kvCacheMetric)))
 	case strategy == StrategyGPU && m.Name != GPUMetric:
-		add("spec.metric.name", m.Name, "(%q) cannot be used with strategy gpu, which records only %q; remove spec.metric.name or use strategy vllm", m.Name, GPUMetric)
+		allErrs = append(allErrs, field.Invalid(name, m.Name, fmt.Sprintf("cannot be used with strategy gpu, which records only %q; remove it or use strategy vllm", GPUMetric)))
 	case !promMetricName.MatchString(m.Name):
-		add("spec.metric.name", m.Name, "(%q) is not a Prometheus metric name; use letters, digits, '_' and ':', e.g. vllm:num_requests_waiting", m.Name)
+		allErrs = append(allErrs, field.Invalid(name, m.Name, "is not a Prometheus metric name; use letters, digits, '_' and ':', e.g. vllm:num_requests_waiting"))
 	}
 
+	target := fldPath.Child("targetAverageValue")
 	raw := string(*m.TargetAverageValue)
 	q, err := resource.ParseQuantity(raw)
 	if err != nil || q.Sign() <= 0 {
-		add("spec.metric.targetAverageValue", raw, "(%q) is not a positive quantity; write a number above zero such as 4, 0.8 or \"500m\"", raw)
-		return errs
+		return append(allErrs, field.Invalid(target, raw, `is not a positive quantity; write a number above zero such as 4, 0.8 or "500m"`))
 	}
 	switch {
 	case q.Cmp(maxTarget) > 0:
-		add("spec.metric.targetAverageValue", raw, "(%s) is above %s, more than any vLLM or GPU gauge reaches, so the HorizontalPodAutoscaler would never scale up; use a realistic per-pod value such as 4", raw, maxTarget.String())
+		allErrs = append(allErrs, field.Invalid(target, raw, fmt.Sprintf(
+			"is above %s, more than any vLLM or GPU gauge reaches, so the HorizontalPodAutoscaler would never scale up; use a realistic per-pod value such as 4", maxTarget.String())))
 	case m.Name == kvCacheMetric && q.Cmp(resource.MustParse("1")) > 0:
-		add("spec.metric.targetAverageValue", raw, "(%s) is above 1, but %s is a 0-1 fraction, so the target could never be reached; use a fraction such as 0.8", raw, kvCacheMetric)
+		allErrs = append(allErrs, field.Invalid(target, raw, fmt.Sprintf(
+			"is above 1, but %s is a 0-1 fraction, so the target could never be reached; use a fraction such as 0.8", kvCacheMetric)))
 	case strategy == StrategyGPU && q.Cmp(resource.MustParse("100")) > 0:
-		add("spec.metric.targetAverageValue", raw, "(%s) is above 100, but GPU utilisation is a percentage (0-100); use a value such as 60", raw)
+		allErrs = append(allErrs, field.Invalid(target, raw, "is above 100, but GPU utilisation is a percentage (0-100); use a value such as 60"))
 	}
-	return errs
+	return allErrs
 }
 
-func validateScrape(sc *Scrape) []FieldError {
-	var errs []FieldError
-	add := func(field string, value any, format string, args ...any) {
-		errs = append(errs, FieldError{Field: field, Value: value, Message: field + " " + fmt.Sprintf(format, args...)})
-	}
+func validateScrape(fldPath *field.Path, sc *Scrape) field.ErrorList {
+	var allErrs field.ErrorList
 	port := *sc.Port
 	if port.Type == intstr.Int {
 		if msgs := validation.IsValidPortNum(port.IntValue()); len(msgs) > 0 {
-			add("spec.scrape.port", port.IntValue(), "(%d) is not a port number; use 1-65535 or the name of the container port", port.IntValue())
+			allErrs = append(allErrs, field.Invalid(fldPath.Child("port"), port.IntValue(), "is not a port number; use 1-65535 or the name of the container port"))
 		}
 	} else if msgs := validation.IsValidPortName(port.StrVal); len(msgs) > 0 {
-		add("spec.scrape.port", port.StrVal, "(%q) is not a valid port name: %s; use the container port's name (e.g. metrics) or its number", port.StrVal, strings.Join(msgs, "; "))
+		allErrs = append(allErrs, field.Invalid(fldPath.Child("port"), port.StrVal, "is not a valid port name: "+strings.Join(msgs, "; ")+
+			"; use the container port's name (e.g. metrics) or its number"))
 	}
+	path := fldPath.Child("path")
 	switch {
 	case !strings.HasPrefix(sc.Path, "/"):
-		add("spec.scrape.path", sc.Path, "(%q) must start with '/', e.g. /metrics", sc.Path)
+		allErrs = append(allErrs, field.Invalid(path, sc.Path, "must start with '/', e.g. /metrics"))
 	case strings.ContainsAny(sc.Path, "?#"):
 		// Prometheus builds the scrape URL with this as its path and its own
 		// query (prometheus/prometheus scrape/target.go, Target.URL), so a '?'
 		// or '#' would be sent escaped, as part of the path.
-		add("spec.scrape.path", sc.Path, "(%q) holds a query string or a fragment, which Prometheus would send as part of the path; write the path alone, e.g. /metrics", sc.Path)
+		allErrs = append(allErrs, field.Invalid(path, sc.Path, "holds a query string or a fragment, which Prometheus would send as part of the path; write the path alone, e.g. /metrics"))
 	case strings.IndexFunc(sc.Path, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0:
-		add("spec.scrape.path", sc.Path, "(%q) holds a space or a control character; write an HTTP path such as /metrics (percent-encode what a path cannot hold)", sc.Path)
+		allErrs = append(allErrs, field.Invalid(path, sc.Path, "holds a space or a control character; write an HTTP path such as /metrics (percent-encode what a path cannot hold)"))
 	}
 	if d, ok := parsePromDuration(sc.Interval); !ok || d <= 0 {
-		add("spec.scrape.interval", sc.Interval, "(%q) is not a Prometheus duration; write e.g. 15s, 30s or 1m", sc.Interval)
+		allErrs = append(allErrs, field.Invalid(fldPath.Child("interval"), sc.Interval, "is not a Prometheus duration; write e.g. 15s, 30s or 1m"))
 	}
-	return errs
+	return allErrs
 }

@@ -2,10 +2,10 @@ package config
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/kptdev/krm-functions-sdk/go/fn"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/kustomize/kyaml/kio/kioutil"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
@@ -20,14 +20,12 @@ func DuplicateKeys(rl *fn.ResourceList) fn.Results {
 	check := func(obj *fn.KubeObject) {
 		node := obj.CopyToResourceNode().YNode()
 		pos := positionIn(node)
-		walkDuplicates(node, "", func(path string, first, again *yaml.Node) {
-			msg := fmt.Sprintf("%s is set twice; keep one", path)
+		walkDuplicates(node, nil, func(fldPath *field.Path, first, again *yaml.Node) {
+			where := ""
 			if pos.ok {
-				msg = fmt.Sprintf("%s is set twice (%s, lines %d and %d); keep one", path, pos.file, pos.line(first.Line), pos.line(again.Line))
+				where = fmt.Sprintf("%s, lines %d and %d", pos.file, pos.line(first.Line), pos.line(again.Line))
 			}
-			r := ObjectResult(obj, fn.Error, msg)
-			r.Field = &fn.Field{Path: path}
-			results = append(results, r)
+			results = append(results, FieldResult(obj, fn.Error, setTwice(fldPath, where)))
 		})
 	}
 	if fc := rl.FunctionConfig; fc != nil && !fc.IsEmpty() && (isConfig(fc) || fc.GetKind() == "ConfigMap") {
@@ -44,16 +42,13 @@ func DuplicateKeys(rl *fn.ResourceList) fn.Results {
 // walkDuplicates calls found for each key of a mapping under n that repeats an
 // earlier key of the same mapping. Aliases are not followed: an anchor's own
 // mapping is checked where it is written. Merge keys (<<) may repeat.
-func walkDuplicates(n *yaml.Node, path string, found func(path string, first, again *yaml.Node)) {
+func walkDuplicates(n *yaml.Node, fldPath *field.Path, found func(fldPath *field.Path, first, again *yaml.Node)) {
 	switch n.Kind {
 	case yaml.MappingNode:
 		seen := map[string]*yaml.Node{}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			key, value := n.Content[i], n.Content[i+1]
-			p := key.Value
-			if path != "" {
-				p = path + "." + key.Value
-			}
+			p := fldPath.Child(key.Value)
 			if first, ok := seen[key.Value]; ok && key.Value != "<<" {
 				found(p, first, key)
 			} else {
@@ -63,7 +58,7 @@ func walkDuplicates(n *yaml.Node, path string, found func(path string, first, ag
 		}
 	case yaml.SequenceNode:
 		for i, item := range n.Content {
-			walkDuplicates(item, path+"["+strconv.Itoa(i)+"]", found)
+			walkDuplicates(item, fldPath.Index(i), found)
 		}
 	}
 }

@@ -37,7 +37,7 @@ items:
     maxReplicas: 5
     maxReplicas: 6
 `,
-			want: []string{"spec.maxReplicas is set twice (a.yaml, lines 6 and 7); keep one"},
+			want: []string{"spec.maxReplicas: Duplicate value: set twice (a.yaml, lines 6 and 7); keep one"},
 		},
 		{
 			name: "head comment, the user's annotation kept, a list",
@@ -64,7 +64,7 @@ functionConfig:
           value: 2
           type: Percent
 `,
-			want: []string{"spec.behavior.scaleUp.policies[0].type is set twice (dir/a.yaml, lines 13 and 15); keep one"},
+			want: []string{"spec.behavior.scaleUp.policies[0].type: Duplicate value: set twice (dir/a.yaml, lines 13 and 15); keep one"},
 		},
 		{
 			name: "second object of its file: no lines",
@@ -80,7 +80,7 @@ items:
       internal.config.kubernetes.io/index: '1'
   spec: {strategy: vllm, strategy: gpu}
 `,
-			want: []string{"spec.strategy is set twice; keep one"},
+			want: []string{"spec.strategy: Duplicate value: set twice; keep one"},
 		},
 		{
 			name: "ConfigMap functionConfig without a file",
@@ -93,7 +93,7 @@ functionConfig:
   metadata: {name: c}
   data: {name: a, name: b}
 `,
-			want: []string{"data.name is set twice; keep one"},
+			want: []string{"data.name: Duplicate value: set twice; keep one"},
 		},
 		{
 			name: "merge keys and other kinds are not configs' duplicates",
@@ -123,7 +123,7 @@ items:
 			var got []string
 			for _, r := range DuplicateKeys(rl) {
 				got = append(got, r.Message)
-				if r.Severity != fn.Error || r.Field == nil || !strings.HasPrefix(r.Message, r.Field.Path+" ") {
+				if r.Severity != fn.Error || r.Field == nil || !strings.HasPrefix(r.Message, r.Field.Path+": ") {
 					t.Errorf("result %+v: want an error naming its field", r)
 				}
 			}

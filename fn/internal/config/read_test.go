@@ -16,11 +16,11 @@ import (
 // or refuses without saying where: there value names the field.
 func TestValueMatchesMarshalJSON(t *testing.T) {
 	refused := map[string]string{
-		"spec: {a: 1, a: 2}": "spec.a is set twice",
-		"spec: {big: 123456789012345678901234567890, neg: -0, inf: .inf}": "spec.inf (.inf) is not a finite number",
-		"spec: {tolerance: .nan}":                             "spec.tolerance (.nan) is not a finite number",
-		"spec:\n  behavior:\n    scaleUp: {tolerance: -.Inf}": "spec.behavior.scaleUp.tolerance (-.Inf) is not a finite number",
-		"spec: {list: [1, {x: 1, x: 2}]}":                     "spec.list[1].x is set twice",
+		"spec: {a: 1, a: 2}": "spec.a: Duplicate value: set twice",
+		"spec: {big: 123456789012345678901234567890, neg: -0, inf: .inf}": `spec.inf: Invalid value: ".inf": is not a finite number`,
+		"spec: {tolerance: .nan}":                             `spec.tolerance: Invalid value: ".nan": is not a finite number`,
+		"spec:\n  behavior:\n    scaleUp: {tolerance: -.Inf}": `spec.behavior.scaleUp.tolerance: Invalid value: "-.Inf": is not a finite number`,
+		"spec: {list: [1, {x: 1, x: 2}]}":                     "spec.list[1].x: Duplicate value: set twice",
 	}
 	// Keys that are not strings: MarshalJSON cannot write the map; value reads
 	// them as written, and the strict decoder then says which field is unknown.
@@ -68,17 +68,17 @@ func TestValueMatchesMarshalJSON(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%q: %v", doc, err)
 		}
-		v, ferr := value(rn.YNode(), "")
+		v, ferr := value(rn.YNode(), nil)
 		if msg, ok := refused[doc]; ok {
-			if ferr == nil || !strings.HasPrefix(ferr.Message, msg) {
+			if ferr == nil || !strings.HasPrefix(ferr.Error(), msg) {
 				t.Errorf("%q: got %v, want an error starting %q", doc, ferr, msg)
 			}
 			continue
 		}
 		if ferr != nil {
 			// Golden error cases hold documents that both refuse; value says where.
-			if _, wantErr := rn.MarshalJSON(); ferr.Field == "" || wantErr == nil {
-				t.Errorf("%q: %s", doc, ferr.Message)
+			if _, wantErr := rn.MarshalJSON(); ferr.Field == "<nil>" || wantErr == nil {
+				t.Errorf("%q: %s", doc, ferr)
 			}
 			continue
 		}

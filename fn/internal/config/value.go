@@ -2,43 +2,41 @@ package config
 
 import (
 	"encoding/json"
-	"fmt"
 	"maps"
 	"math"
 	"reflect"
 	"slices"
-	"strconv"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
-
-	"github.com/vllm-hpa/vllm-hpa/fn/api/v1alpha1"
 )
 
 // value converts a YAML node into the value encoding/json decodes from the same
 // data (maps, slices, strings, numbers, booleans, nil), so that the config can
 // be decoded strictly as JSON. It refuses, naming the field, what JSON cannot
 // hold or the YAML decoder would silently settle: a key given twice, a key that
-// is not a string, a number that is not finite.
-func value(n *yaml.Node, path string) (any, *v1alpha1.FieldError) {
+// is not a string, a number that is not finite. fldPath is n's path, nil for
+// the object itself.
+func value(n *yaml.Node, fldPath *field.Path) (any, *field.Error) {
 	switch n.Kind {
 	case yaml.DocumentNode:
 		if len(n.Content) == 0 {
 			return nil, nil
 		}
-		return value(n.Content[0], path)
+		return value(n.Content[0], fldPath)
 	case yaml.AliasNode:
-		return value(n.Alias, path)
+		return value(n.Alias, fldPath)
 	case yaml.MappingNode:
 		m := make(map[string]any, len(n.Content)/2)
-		if err := members(n, path, m, true); err != nil {
+		if err := members(n, fldPath, m, true); err != nil {
 			return nil, err
 		}
 		return m, nil
 	case yaml.SequenceNode:
 		s := make([]any, len(n.Content))
 		for i, c := range n.Content {
-			v, err := value(c, path+"["+strconv.Itoa(i)+"]")
+			v, err := value(c, fldPath.Index(i))
 			if err != nil {
 				return nil, err
 			}
@@ -51,18 +49,17 @@ func value(n *yaml.Node, path string) (any, *v1alpha1.FieldError) {
 	}
 	var v any
 	if err := n.Decode(&v); err != nil {
-		return nil, &v1alpha1.FieldError{Field: path, Value: n.Value, Message: fmt.Sprintf("%s (%s) cannot be read: %v", orTop(path), n.Value, err)}
+		return nil, field.Invalid(fldPath, n.Value, "cannot be read: "+err.Error())
 	}
 	if f, ok := v.(float64); ok && (math.IsNaN(f) || math.IsInf(f, 0)) {
-		return nil, &v1alpha1.FieldError{Field: path, Value: n.Value, Message: fmt.Sprintf(
-			"%s (%s) is not a finite number; write a number such as 4 or 0.5, or a quantity such as \"500m\"", orTop(path), n.Value)}
+		return nil, field.Invalid(fldPath, n.Value, `is not a finite number; write a number such as 4 or 0.5, or a quantity such as "500m"`)
 	}
 	return v, nil
 }
 
 // members adds the keys of mapping n to m. own says the keys are written in n
 // itself, where a repeat is an error; keys merged in with << only fill gaps.
-func members(n *yaml.Node, path string, m map[string]any, own bool) *v1alpha1.FieldError {
+func members(n *yaml.Node, fldPath *field.Path, m map[string]any, own bool) *field.Error {
 	var merges []*yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
@@ -74,16 +71,15 @@ func members(n *yaml.Node, path string, m map[string]any, own bool) *v1alpha1.Fi
 			continue
 		}
 		if k.Kind != yaml.ScalarNode {
-			return &v1alpha1.FieldError{Field: path, Message: fmt.Sprintf("%s has a key that is a mapping or a list; keys are names such as maxReplicas", orTop(path))}
+			return field.Invalid(fldPath, field.OmitValueType{}, "has a key that is a mapping or a list; keys are names such as maxReplicas")
 		}
-		field := join(path, k.Value)
 		if _, dup := m[k.Value]; dup {
 			if !own {
 				continue
 			}
-			return &v1alpha1.FieldError{Field: field, Message: fmt.Sprintf("%s is set twice; keep one", field)}
+			return setTwice(fldPath.Child(k.Value), "")
 		}
-		val, err := value(v, field)
+		val, err := value(v, fldPath.Child(k.Value))
 		if err != nil {
 			return err
 		}
@@ -103,9 +99,9 @@ func members(n *yaml.Node, path string, m map[string]any, own bool) *v1alpha1.Fi
 				src = src.Alias
 			}
 			if src.Kind != yaml.MappingNode {
-				return &v1alpha1.FieldError{Field: path, Message: fmt.Sprintf("%s merges (<<) a value that is not a mapping", orTop(path))}
+				return field.Invalid(fldPath, field.OmitValueType{}, "merges (<<) a value that is not a mapping")
 			}
-			if err := members(src, path, m, false); err != nil {
+			if err := members(src, fldPath, m, false); err != nil {
 				return err
 			}
 		}
@@ -113,35 +109,39 @@ func members(n *yaml.Node, path string, m map[string]any, own bool) *v1alpha1.Fi
 	return nil
 }
 
+// setTwice is the error of a key given twice in one mapping; where, when not
+// empty, says where (the file and lines).
+func setTwice(fldPath *field.Path, where string) *field.Error {
+	e := field.Duplicate(fldPath, field.OmitValueType{})
+	e.Detail = "set twice; keep one"
+	if where != "" {
+		e.Detail = "set twice (" + where + "); keep one"
+	}
+	return e
+}
+
 // mergeTag is the tag of a YAML merge key (<<).
 const mergeTag = "!!merge"
-
-func join(path, name string) string {
-	if path == "" {
-		return name
-	}
-	return path + "." + name
-}
-
-func orTop(path string) string {
-	if path == "" {
-		return "the config"
-	}
-	return path
-}
 
 // locate finds the field of v, a value of type t decoded from JSON data, that
 // the JSON decoder refused without saying which (an UnmarshalJSON method that
 // returns a plain error): it decodes each field alone until it finds the one
-// that fails. It returns the field's path and its Go type, or "" when no single
-// field fails.
-func locate(data any, t reflect.Type, path string) (string, reflect.Type) {
+// that fails. It returns the field's path and its Go type, or nil when no
+// single field fails.
+func locate(data any, t reflect.Type, fldPath *field.Path) (*field.Path, reflect.Type) {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
 	fails := func(v any, t reflect.Type) bool {
 		b, err := json.Marshal(v)
 		return err != nil || json.Unmarshal(b, reflect.New(t).Interface()) != nil
+	}
+	// inner is the failing field inside v at p, else p itself.
+	inner := func(v any, t reflect.Type, p *field.Path) (*field.Path, reflect.Type) {
+		if q, typ := locate(v, t, p); q != nil {
+			return q, typ
+		}
+		return p, t
 	}
 	switch t.Kind() {
 	case reflect.Struct:
@@ -151,12 +151,8 @@ func locate(data any, t reflect.Type, path string) (string, reflect.Type) {
 		}
 		fields := jsonFields(t)
 		for _, name := range slices.Sorted(maps.Keys(fields)) {
-			ft := fields[name]
-			if v, ok := m[name]; ok && fails(v, ft) {
-				if p, typ := locate(v, ft, join(path, name)); p != "" {
-					return p, typ
-				}
-				return join(path, name), ft
+			if v, ok := m[name]; ok && fails(v, fields[name]) {
+				return inner(v, fields[name], fldPath.Child(name))
 			}
 		}
 	case reflect.Slice:
@@ -166,11 +162,7 @@ func locate(data any, t reflect.Type, path string) (string, reflect.Type) {
 		}
 		for i, v := range s {
 			if fails(v, t.Elem()) {
-				p := path + "[" + strconv.Itoa(i) + "]"
-				if q, typ := locate(v, t.Elem(), p); q != "" {
-					return q, typ
-				}
-				return p, t.Elem()
+				return inner(v, t.Elem(), fldPath.Index(i))
 			}
 		}
 	case reflect.Map:
@@ -180,14 +172,11 @@ func locate(data any, t reflect.Type, path string) (string, reflect.Type) {
 		}
 		for _, k := range slices.Sorted(maps.Keys(m)) {
 			if v := m[k]; fails(v, t.Elem()) {
-				if q, typ := locate(v, t.Elem(), join(path, k)); q != "" {
-					return q, typ
-				}
-				return join(path, k), t.Elem()
+				return inner(v, t.Elem(), fldPath.Child(k))
 			}
 		}
 	}
-	return "", nil
+	return nil, nil
 }
 
 var unmarshaler = reflect.TypeFor[json.Unmarshaler]()

@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	apiregv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
+	"k8s.io/utils/ptr"
 
 	"github.com/vllm-hpa/vllm-hpa/fn/api/v1alpha1"
 )
@@ -200,7 +201,7 @@ func adapterDeployment(image string, hardened bool) *appsv1.Deployment {
 		TypeMeta:   typeMeta("apps/v1", "Deployment"),
 		ObjectMeta: metav1.ObjectMeta{Name: AdapterName, Namespace: AdapterNamespace, Labels: adapterLabels},
 		Spec: appsv1.DeploymentSpec{
-			Replicas: ptr(int32(1)),
+			Replicas: ptr.To(int32(1)),
 			Selector: &metav1.LabelSelector{MatchLabels: adapterLabels},
 			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: podLabels}, Spec: pod},
 		},
@@ -236,16 +237,16 @@ func harden(pod *corev1.PodSpec) {
 	c.Ports = []corev1.ContainerPort{{Name: adapterPortName, ContainerPort: adapterSecurePort, Protocol: corev1.ProtocolTCP}}
 	c.ReadinessProbe.HTTPGet.Port = intstr.FromString(adapterPortName)
 	c.SecurityContext = &corev1.SecurityContext{
-		AllowPrivilegeEscalation: ptr(false),
+		AllowPrivilegeEscalation: ptr.To(false),
 		Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
-		ReadOnlyRootFilesystem:   ptr(true),
+		ReadOnlyRootFilesystem:   ptr.To(true),
 	}
 	c.VolumeMounts = []corev1.VolumeMount{{Name: "tmp", MountPath: certDir}}
 	pod.Volumes = []corev1.Volume{{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
 	pod.SecurityContext = &corev1.PodSecurityContext{
-		RunAsNonRoot:   ptr(true),
-		RunAsUser:      ptr(adapterUser),
-		RunAsGroup:     ptr(adapterUser),
+		RunAsNonRoot:   ptr.To(true),
+		RunAsUser:      ptr.To(adapterUser),
+		RunAsGroup:     ptr.To(adapterUser),
 		SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 	}
 }

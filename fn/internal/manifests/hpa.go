@@ -6,6 +6,7 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	"github.com/vllm-hpa/vllm-hpa/fn/api/v1alpha1"
 )
@@ -35,7 +36,7 @@ func BuildHPA(c *v1alpha1.VLLMHPAConfig) *autoscalingv2.HorizontalPodAutoscaler 
 					Metric: autoscalingv2.MetricIdentifier{Name: MetricName(series), Selector: selector},
 					Target: autoscalingv2.MetricTarget{
 						Type:         autoscalingv2.AverageValueMetricType,
-						AverageValue: ptr(resource.MustParse(string(*s.Metric.TargetAverageValue))),
+						AverageValue: ptr.To(resource.MustParse(string(*s.Metric.TargetAverageValue))),
 					},
 				},
 			}},

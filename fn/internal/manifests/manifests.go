@@ -70,5 +70,3 @@ func Build(configs []*v1alpha1.VLLMHPAConfig) []Object {
 
 // Key identifies a config as "namespace/name", the value of the ownership annotation.
 func Key(c *v1alpha1.VLLMHPAConfig) string { return c.Namespace + "/" + c.Name }
-
-func ptr[T any](v T) *T { return &v }

@@ -77,15 +77,15 @@ var badInputs = []struct {
 	{name: "minReplicas is zero", input: func() string { return configWith("minReplicas: 1", "minReplicas: 0") }, wantErr: "spec.minReplicas"},
 	{name: "target is negative", input: func() string { return configWith(`targetAverageValue: "4"`, `targetAverageValue: "-1"`) }, wantErr: "spec.metric.targetAverageValue"},
 	{name: "target is an empty string", input: func() string { return configWith(`targetAverageValue: "4"`, `targetAverageValue: ""`) }, wantErr: "spec.metric.targetAverageValue"},
-	{name: "target is 1e1000", input: func() string { return configWith(`targetAverageValue: "4"`, `targetAverageValue: "1e1000"`) }, wantErr: "(1e1000) is above 1e9"},
-	{name: "target is a list", input: func() string { return configWith(`targetAverageValue: "4"`, `targetAverageValue: [4]`) }, wantErr: "spec.metric.targetAverageValue must be a number or a string"},
+	{name: "target is 1e1000", input: func() string { return configWith(`targetAverageValue: "4"`, `targetAverageValue: "1e1000"`) }, wantErr: `Invalid value: "1e1000": is above 1e9`},
+	{name: "target is a list", input: func() string { return configWith(`targetAverageValue: "4"`, `targetAverageValue: [4]`) }, wantErr: "spec.metric.targetAverageValue: Invalid value: must be a number or a string"},
 	{name: "scrape port out of range", input: func() string { return configWith("port: 8000", "port: 70000") }, wantErr: "spec.scrape.port"},
 	{name: "scrape port negative", input: func() string { return configWith("port: 8000", "port: -1") }, wantErr: "spec.scrape.port"},
 	{name: "strategy is a number", input: func() string { return configWith("strategy: vllm", "strategy: 42") }, wantErr: "spec.strategy"},
 	{name: "strategy is empty", input: func() string { return configWith("strategy: vllm", `strategy: ""`) }, wantErr: "spec.strategy"},
 	{name: "spec is null", input: func() string {
 		return strings.Split(goodConfig, "  spec:\n")[0] + "  spec: null\n"
-	}, wantErr: "spec is required"},
+	}, wantErr: "spec: Required value"},
 	{name: "spec is a list", input: func() string { return strings.Split(goodConfig, "  spec:\n")[0] + "  spec: [vllm]\n" }, wantErr: "spec"},
 	{name: "hardening is a word", input: func() string {
 		return configWith("maxReplicas: 4", "maxReplicas: 4\n    adapter: {hardening: yes please}")
@@ -120,21 +120,21 @@ var badInputs = []struct {
 		accepted: "items the function does not own pass through as written, whatever their text"},
 
 	// Values YAML reads but no field holds; each error names the field.
-	{name: "target is NaN", input: func() string { return configWith(`targetAverageValue: "4"`, `targetAverageValue: .NaN`) }, wantErr: "spec.metric.targetAverageValue (.NaN) is not a finite number"},
-	{name: "target is -Inf", input: func() string { return configWith(`targetAverageValue: "4"`, `targetAverageValue: -.inf`) }, wantErr: "spec.metric.targetAverageValue (-.inf) is not a finite number"},
-	{name: "target is a boolean", input: func() string { return configWith(`targetAverageValue: "4"`, `targetAverageValue: true`) }, wantErr: "spec.metric.targetAverageValue has the wrong type: got a bool"},
+	{name: "target is NaN", input: func() string { return configWith(`targetAverageValue: "4"`, `targetAverageValue: .NaN`) }, wantErr: `spec.metric.targetAverageValue: Invalid value: ".NaN": is not a finite number`},
+	{name: "target is -Inf", input: func() string { return configWith(`targetAverageValue: "4"`, `targetAverageValue: -.inf`) }, wantErr: `spec.metric.targetAverageValue: Invalid value: "-.inf": is not a finite number`},
+	{name: "target is a boolean", input: func() string { return configWith(`targetAverageValue: "4"`, `targetAverageValue: true`) }, wantErr: `spec.metric.targetAverageValue: Invalid value: "true": has the wrong type: got a bool`},
 	{name: "target is a mapping", input: func() string { return configWith(`targetAverageValue: "4"`, `targetAverageValue: {a: 1}`) }, wantErr: "spec.metric.targetAverageValue"},
 	{name: "tolerance is NaN", input: func() string {
 		return configWith("maxReplicas: 4", "maxReplicas: 4\n    behavior: {scaleDown: {tolerance: .nan}}")
-	}, wantErr: "spec.behavior.scaleDown.tolerance (.nan) is not a finite number"},
+	}, wantErr: `spec.behavior.scaleDown.tolerance: Invalid value: ".nan": is not a finite number`},
 	{name: "tolerance is a word", input: func() string {
 		return configWith("maxReplicas: 4", "maxReplicas: 4\n    behavior: {scaleDown: {tolerance: lots}}")
 	}, wantErr: "spec.behavior.scaleDown.tolerance"},
-	{name: "minReplicas is +Inf", input: func() string { return configWith("minReplicas: 1", "minReplicas: .inf") }, wantErr: "spec.minReplicas (.inf) is not a finite number"},
+	{name: "minReplicas is +Inf", input: func() string { return configWith("minReplicas: 1", "minReplicas: .inf") }, wantErr: `spec.minReplicas: Invalid value: ".inf": is not a finite number`},
 	{name: "a key set twice in a nested mapping", input: func() string {
 		return configWith("scrape: {port: 8000}", "scrape: {port: 8000, port: 8001}")
-	}, wantErr: "spec.scrape.port is set twice"},
-	{name: "a key that is a list", input: func() string { return configWith("maxReplicas: 4", "maxReplicas: 4\n    ? [a]\n    : b") }, wantErr: "spec has a key that is a mapping or a list"},
+	}, wantErr: "spec.scrape.port: Duplicate value: set twice"},
+	{name: "a key that is a list", input: func() string { return configWith("maxReplicas: 4", "maxReplicas: 4\n    ? [a]\n    : b") }, wantErr: "spec: Invalid value: has a key that is a mapping or a list"},
 
 	// Duplicate keys.
 	{name: "duplicate key in the config", input: func() string { return configWith("maxReplicas: 4", "maxReplicas: 4\n    maxReplicas: 40") }, wantErr: "maxReplicas"},

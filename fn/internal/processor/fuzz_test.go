@@ -70,12 +70,11 @@ func FuzzDecode(f *testing.F) {
 		}
 		var valid []*v1alpha1.VLLMHPAConfig
 		for _, src := range sources {
-			c := src.Config
-			c.Default()
+			c, _ := src.Default()
 			errs := c.Validate()
 			for _, e := range errs {
-				if e.Message == "" {
-					t.Fatalf("a validation error without a message: %+v", e)
+				if e.Field == "" || e.Detail == "" {
+					t.Fatalf("a validation error without a path or a detail: %+v", e)
 				}
 			}
 			if len(errs) == 0 {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/kptdev/krm-functions-sdk/go/fn"
 
+	"github.com/vllm-hpa/vllm-hpa/fn/api/v1alpha1"
 	"github.com/vllm-hpa/vllm-hpa/fn/internal/processor"
 )
 
@@ -234,9 +235,9 @@ func compareGolden(t *testing.T, path string, got []byte) {
 	}
 }
 
-// TestErrorsNameTheirField checks that every error result of every golden case
-// names the field it is about, so that kpt can point at it.
-func TestErrorsNameTheirField(t *testing.T) {
+// goldenResults runs every golden case and calls f with the results of each
+// that writes a ResourceList.
+func goldenResults(t *testing.T, f func(t *testing.T, results fn.Results)) {
 	cases, _ := filepath.Glob(filepath.Join(goldenDir, "*", "input.yaml"))
 	for _, input := range cases {
 		t.Run(filepath.Base(filepath.Dir(input)), func(t *testing.T) {
@@ -245,11 +246,37 @@ func TestErrorsNameTheirField(t *testing.T) {
 			if err != nil {
 				t.Skip("no ResourceList: the input is not one")
 			}
-			for _, r := range rl.Results {
-				if r.Severity == fn.Error && (r.Field == nil || r.Field.Path == "") {
-					t.Errorf("an error names no field: %s", r.Message)
-				}
-			}
+			f(t, rl.Results)
 		})
 	}
+}
+
+// TestErrorsNameTheirField checks that every error result of every golden case
+// names the field it is about, so that kpt can point at it.
+func TestErrorsNameTheirField(t *testing.T) {
+	goldenResults(t, func(t *testing.T, results fn.Results) {
+		for _, r := range results {
+			if r.Severity == fn.Error && (r.Field == nil || r.Field.Path == "") {
+				t.Errorf("an error names no field: %s", r.Message)
+			}
+		}
+	})
+}
+
+// TestConfigMapResultsNameKeys checks that every result about a ConfigMap
+// functionConfig names the data key the user wrote (data.scrapePort), never
+// the config field it sets (spec.scrape.port), in its field and its message.
+func TestConfigMapResultsNameKeys(t *testing.T) {
+	goldenResults(t, func(t *testing.T, results fn.Results) {
+		for _, r := range results {
+			if r.ResourceRef == nil || r.ResourceRef.Kind != "ConfigMap" {
+				continue
+			}
+			for _, k := range v1alpha1.ConfigMapKeys {
+				if strings.Contains(r.Message, k.Field) || r.Field != nil && strings.HasPrefix(r.Field.Path, k.Field) {
+					t.Errorf("a result about a ConfigMap names %s, not data.%s: %s", k.Field, k.Key, r)
+				}
+			}
+		}
+	})
 }

@@ -17,7 +17,7 @@ import (
 
 // kubeScoreDir is the tools module that pins kube-score v1.20.0 (it cannot share
 // the root module: it imports autoscaling/v2beta1, which k8s.io/api v0.37 dropped).
-const kubeScoreDir = "../../../tools/kube-score"
+const kubeScoreDir = "../../../hack/tools/kube-score"
 
 // kubeScoreOptional are the optional kube-score checks the output must pass too.
 var kubeScoreOptional = []string{

@@ -243,3 +243,11 @@ func paths(v any) map[string]bool {
 	walk("", v)
 	return out
 }
+
+// join appends a field name to a dotted path.
+func join(path, name string) string {
+	if path == "" {
+		return name
+	}
+	return path + "." + name
+}

@@ -26,7 +26,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/vllm-hpa/vllm-hpa/fn/api/v1alpha1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
 // Schema is one node of an OpenAPI v3 schema: the keywords a structural CRD
@@ -57,34 +57,31 @@ type Schema struct {
 
 // Validate checks obj, a config decoded from JSON (maps, slices, strings, float64
 // numbers, bools), against the config's schema. It returns one error per
-// violated constraint, each naming the field path, the value and the fix, in
+// violated constraint, each with the field's path, its value and the fix, in
 // field order.
-func Validate(obj map[string]any) []v1alpha1.FieldError {
+func Validate(obj map[string]any) field.ErrorList {
 	return configSchema.Validate(obj)
 }
 
 // Validate checks v against s; see the package function Validate.
-func (s *Schema) Validate(v map[string]any) []v1alpha1.FieldError {
-	var errs []v1alpha1.FieldError
-	s.validate("", v, &errs)
-	slices.SortStableFunc(errs, func(a, b v1alpha1.FieldError) int { return strings.Compare(a.Field, b.Field) })
-	return errs
+func (s *Schema) Validate(v map[string]any) field.ErrorList {
+	var allErrs field.ErrorList
+	s.validate(nil, v, &allErrs)
+	slices.SortStableFunc(allErrs, func(a, b *field.Error) int { return strings.Compare(a.Field, b.Field) })
+	return allErrs
 }
 
-// validate appends to errs what is wrong with the value v at path. A null map
-// entry is a field left out, as the API server treats `strategy:` written with
-// no value, not a wrongly typed one.
-func (s *Schema) validate(path string, v any, errs *[]v1alpha1.FieldError) {
-	fail := func(format string, args ...any) {
-		*errs = append(*errs, v1alpha1.FieldError{Field: path, Value: v,
-			Message: fmt.Sprintf("%s (%s) ", path, show(v)) + fmt.Sprintf(format, args...)})
-	}
+// validate appends to allErrs what is wrong with the value v at fldPath (nil: the
+// object itself). A null map entry is a field left out, as the API server
+// treats `strategy:` written with no value, not a wrongly typed one.
+func (s *Schema) validate(fldPath *field.Path, v any, allErrs *field.ErrorList) {
+	add := func(e *field.Error) { *allErrs = append(*allErrs, e) }
 	why := ""
 	if s.Summary != "" {
 		why = " (" + s.Summary + ")"
 	}
 	if want := s.wrongType(v); want != "" {
-		fail("has the wrong type: got %s, want %s", kind(v), want)
+		add(field.TypeInvalid(fldPath, v, fmt.Sprintf("has the wrong type: got %s, want %s", kind(v), want)))
 		return
 	}
 	if len(s.Enum) > 0 && !slices.Contains(s.Enum, v) {
@@ -92,47 +89,47 @@ func (s *Schema) validate(path string, v any, errs *[]v1alpha1.FieldError) {
 		for _, e := range s.Enum {
 			allowed = append(allowed, fmt.Sprint(e))
 		}
-		fail("is not allowed; use one of: %s", strings.Join(allowed, ", "))
+		add(field.NotSupported(fldPath, v, allowed))
 	}
 	switch v := v.(type) {
 	case float64:
 		switch {
 		case s.Minimum != nil && s.ExclusiveMinimum && v <= *s.Minimum:
-			fail("must be above %s%s", show(*s.Minimum), why)
+			add(field.Invalid(fldPath, v, "must be above "+show(*s.Minimum)+why))
 		case s.Minimum != nil && v < *s.Minimum:
-			fail("must be at least %s%s", show(*s.Minimum), why)
+			add(field.Invalid(fldPath, v, "must be at least "+show(*s.Minimum)+why))
 		case s.Maximum != nil && s.ExclusiveMaximum && v >= *s.Maximum:
-			fail("must be below %s%s", show(*s.Maximum), why)
+			add(field.Invalid(fldPath, v, "must be below "+show(*s.Maximum)+why))
 		case s.Maximum != nil && v > *s.Maximum:
-			fail("must be at most %s%s", show(*s.Maximum), why)
+			add(field.Invalid(fldPath, v, "must be at most "+show(*s.Maximum)+why))
 		}
 	case string:
 		n := int64(utf8.RuneCountInString(v))
 		switch {
 		case s.MinLength != nil && n < *s.MinLength && *s.MinLength == 1:
-			fail("must not be empty; set it%s", why)
+			add(field.Required(fldPath, "must not be empty; set it"+why))
 		case s.MinLength != nil && n < *s.MinLength:
-			fail("must be at least %d characters long%s", *s.MinLength, why)
+			add(field.Invalid(fldPath, v, fmt.Sprintf("must be at least %d characters long%s", *s.MinLength, why)))
 		case s.MaxLength != nil && n > *s.MaxLength:
-			fail("must be at most %d characters long%s", *s.MaxLength, why)
+			e := field.TooLongCharacters(fldPath, v, int(*s.MaxLength))
+			e.Detail += why
+			add(e)
 		}
 		if s.Pattern != "" {
 			// The CRD's patterns are proven to compile by apigen and by the API
 			// server's CRD validation in this package's tests.
 			if re, err := regexp.Compile(s.Pattern); err == nil && !re.MatchString(v) {
-				fail("does not match %s", s.Pattern)
+				add(field.Invalid(fldPath, v, "does not match "+s.Pattern))
 			}
 		}
 	case map[string]any:
 		for _, name := range s.Required {
 			if v[name] == nil {
-				field := join(path, name)
-				p := s.Properties[name]
-				msg := field + " is required; add it"
-				if p != nil && p.Summary != "" {
-					msg += " (" + p.Summary + ")"
+				detail := "add it"
+				if p := s.Properties[name]; p != nil && p.Summary != "" {
+					detail += " (" + p.Summary + ")"
 				}
-				*errs = append(*errs, v1alpha1.FieldError{Field: field, Message: msg})
+				add(field.Required(fldPath.Child(name), detail))
 			}
 		}
 		for _, name := range slices.Sorted(maps.Keys(v)) {
@@ -141,13 +138,13 @@ func (s *Schema) validate(path string, v any, errs *[]v1alpha1.FieldError) {
 				p = s.AdditionalProperties
 			}
 			if p != nil && v[name] != nil {
-				p.validate(join(path, name), v[name], errs)
+				p.validate(fldPath.Child(name), v[name], allErrs)
 			}
 		}
 	case []any:
 		if s.Items != nil {
 			for i, e := range v {
-				s.Items.validate(path+"["+strconv.Itoa(i)+"]", e, errs)
+				s.Items.validate(fldPath.Index(i), e, allErrs)
 			}
 		}
 	}
@@ -214,14 +211,6 @@ func kind(v any) string {
 		return words
 	}
 	return fmt.Sprintf("a %T", v)
-}
-
-// join appends a field name to a path.
-func join(path, name string) string {
-	if path == "" {
-		return name
-	}
-	return path + "." + name
 }
 
 // show writes a value the way the user wrote it: strings quoted, numbers bare.

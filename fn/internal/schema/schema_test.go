@@ -21,31 +21,28 @@ func TestValidate(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		spec string
-		want []string // "field: message", in field order
+		want []string // each error as field.Error writes it, in field order
 	}{
 		{"valid", `{}`, nil},
 		{"fraction target", `{"metric": {"name": "vllm:kv_cache_usage_perc", "targetAverageValue": 0.8}}`, nil},
 		{"fractional tolerance", `{"behavior": {"scaleUp": {"tolerance": 0.05}}}`, nil},
 		{"named port", `{"scrape": {"port": "metrics"}}`, nil},
 		{"strategy missing", `{"strategy": null}`, []string{
-			"spec.strategy: spec.strategy is required; add it (strategy is the signal to scale on: vllm (a vLLM server gauge, by default vllm:num_requests_running) or gpu (NVIDIA GPU utilisation, 0-100))"}},
+			"spec.strategy: Required value: add it (strategy is the signal to scale on: vllm (a vLLM server gauge, by default vllm:num_requests_running) or gpu (NVIDIA GPU utilisation, 0-100))"}},
 		{"strategy unknown", `{"strategy": "cpu"}`, []string{
-			`spec.strategy: spec.strategy ("cpu") is not allowed; use one of: vllm, gpu`}},
+			`spec.strategy: Unsupported value: "cpu": supported values: "vllm", "gpu"`}},
 		{"replicas out of bounds", `{"minReplicas": 0, "maxReplicas": -1}`, []string{
-			"spec.maxReplicas: spec.maxReplicas (-1) must be at least 1 (maxReplicas is the most replicas the autoscaler may run)",
-			"spec.minReplicas: spec.minReplicas (0) must be at least 1 (minReplicas is the fewest replicas the autoscaler may run, at least 1: the HorizontalPodAutoscaler cannot scale to zero on custom metrics)"}},
+			"spec.maxReplicas: Invalid value: -1: must be at least 1 (maxReplicas is the most replicas the autoscaler may run)",
+			"spec.minReplicas: Invalid value: 0: must be at least 1 (minReplicas is the fewest replicas the autoscaler may run, at least 1: the HorizontalPodAutoscaler cannot scale to zero on custom metrics)"}},
 		{"empty target name", `{"scaleTargetRef": {"name": ""}}`, []string{
-			`spec.scaleTargetRef.name: spec.scaleTargetRef.name ("") must not be empty; set it (name is the name of the workload to scale, e.g. the vLLM Deployment)`}},
+			`spec.scaleTargetRef.name: Required value: must not be empty; set it (name is the name of the workload to scale, e.g. the vLLM Deployment)`}},
 		{"policy without period", `{"behavior": {"scaleDown": {"policies": [{"type": "Pods", "value": 1, "periodSeconds": 60}, {"type": "Percent", "value": 10}]}}}`, []string{
-			"spec.behavior.scaleDown.policies[1].periodSeconds: spec.behavior.scaleDown.policies[1].periodSeconds is required; add it (periodSeconds specifies the window of time for which the policy should hold true)"}},
+			"spec.behavior.scaleDown.policies[1].periodSeconds: Required value: add it (periodSeconds specifies the window of time for which the policy should hold true)"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var got []string
 			for _, e := range Validate(config(t, tc.spec)) {
-				if !strings.HasPrefix(e.Message, e.Field+" ") {
-					t.Errorf("message %q does not start with its field %s", e.Message, e.Field)
-				}
-				got = append(got, e.Field+": "+e.Message)
+				got = append(got, e.Error())
 			}
 			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
 				t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
@@ -56,7 +53,7 @@ func TestValidate(t *testing.T) {
 
 func TestValidateMissingSpec(t *testing.T) {
 	errs := Validate(map[string]any{"apiVersion": "vllmhpa.dev/v1alpha1", "kind": "VLLMHPAConfig", "metadata": map[string]any{"name": "gemma"}})
-	if len(errs) != 1 || errs[0].Field != "spec" || errs[0].Message != "spec is required; add it (spec says what to scale, on which signal, and between which bounds)" {
+	if len(errs) != 1 || errs[0].Error() != "spec: Required value: add it (spec says what to scale, on which signal, and between which bounds)" {
 		t.Errorf("got %+v", errs)
 	}
 }
@@ -89,19 +86,19 @@ func TestKeywords(t *testing.T) {
 		want  []string
 	}{
 		{"valid", `{"gpus": 8, "share": 0.5, "zone": "eu-1", "tags": ["a"], "labels": {"x": true}, "anything": [1, {"a": null}]}`, nil},
-		{"exclusive minimum", `{"gpus": 0}`, []string{"gpus: gpus (0) must be above 0 (gpus is the GPUs per replica)"}},
-		{"maximum", `{"gpus": 9}`, []string{"gpus: gpus (9) must be at most 8 (gpus is the GPUs per replica)"}},
-		{"exclusive maximum", `{"share": 1}`, []string{"share: share (1) must be below 1"}},
-		{"min length", `{"zone": "eu"}`, []string{`zone: zone ("eu") must be at least 3 characters long`}},
+		{"exclusive minimum", `{"gpus": 0}`, []string{"gpus: Invalid value: 0: must be above 0 (gpus is the GPUs per replica)"}},
+		{"maximum", `{"gpus": 9}`, []string{"gpus: Invalid value: 9: must be at most 8 (gpus is the GPUs per replica)"}},
+		{"exclusive maximum", `{"share": 1}`, []string{"share: Invalid value: 1: must be below 1"}},
+		{"min length", `{"zone": "eu"}`, []string{`zone: Invalid value: "eu": must be at least 3 characters long`}},
 		{"max length counts characters", `{"zone": "ééééé"}`, nil},
-		{"max length", `{"zone": "europe"}`, []string{`zone: zone ("europe") must be at most 5 characters long`}},
+		{"max length", `{"zone": "europe"}`, []string{`zone: Too long: may not be more than 5 characters`}},
 		{"list items", `{"tags": ["a", "c", 1]}`, []string{
-			`tags[1]: tags[1] ("c") is not allowed; use one of: a, b`,
-			"tags[2]: tags[2] (1) has the wrong type: got a whole number, want a string"}},
-		{"map values", `{"labels": {"x": "yes"}}`, []string{`labels.x: labels.x ("yes") has the wrong type: got a string, want true or false`}},
-		{"fraction for an integer", `{"gpus": 1.5}`, []string{"gpus: gpus (1.5) has the wrong type: got a number, want a whole number"}},
-		{"list for a mapping", `{"labels": []}`, []string{"labels: labels ([]) has the wrong type: got a list, want a mapping"}},
-		{"null list item", `{"tags": [null]}`, []string{"tags[0]: tags[0] (null) has the wrong type: got null, want a string"}},
+			`tags[1]: Unsupported value: "c": supported values: "a", "b"`,
+			"tags[2]: Invalid value: 1: has the wrong type: got a whole number, want a string"}},
+		{"map values", `{"labels": {"x": "yes"}}`, []string{`labels.x: Invalid value: "yes": has the wrong type: got a string, want true or false`}},
+		{"fraction for an integer", `{"gpus": 1.5}`, []string{"gpus: Invalid value: 1.5: has the wrong type: got a number, want a whole number"}},
+		{"list for a mapping", `{"labels": []}`, []string{"labels: Invalid value: []: has the wrong type: got a list, want a mapping"}},
+		{"null list item", `{"tags": [null]}`, []string{"tags[0]: Invalid value: null: has the wrong type: got null, want a string"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var v map[string]any
@@ -110,7 +107,7 @@ func TestKeywords(t *testing.T) {
 			}
 			var got []string
 			for _, e := range s.Validate(v) {
-				got = append(got, e.Field+": "+e.Message)
+				got = append(got, e.Error())
 			}
 			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
 				t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
@@ -126,7 +123,7 @@ func TestFractionalIntOrString(t *testing.T) {
 		t.Errorf("tolerance 0.05 refused: %v", errs)
 	}
 	errs := Validate(config(t, `{"behavior": {"scaleUp": {"tolerance": true}}}`))
-	if len(errs) != 1 || errs[0].Message != "spec.behavior.scaleUp.tolerance (true) has the wrong type: got a boolean, want a number or a string" {
+	if len(errs) != 1 || errs[0].Error() != "spec.behavior.scaleUp.tolerance: Invalid value: true: has the wrong type: got a boolean, want a number or a string" {
 		t.Errorf("got %v", errs)
 	}
 }

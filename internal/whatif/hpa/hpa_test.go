@@ -7,6 +7,7 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 )
 
 // Each case is computed by hand from the upstream rules the package cites.
@@ -37,8 +38,6 @@ func cat(groups ...[]Pod) []Pod {
 	return all
 }
 
-func ptr[T any](v T) *T { return &v }
-
 // hpaWith builds an autoscaling/v2 HPA on one Pods metric and defaults it as
 // the API server would.
 func hpaWith(t *testing.T, minR, maxR int32, target string, b *autoscalingv2.HorizontalPodAutoscalerBehavior) Spec {
@@ -65,7 +64,7 @@ func hpaWith(t *testing.T, minR, maxR int32, target string, b *autoscalingv2.Hor
 // the replica calculator alone.
 func noWindows() *autoscalingv2.HorizontalPodAutoscalerBehavior {
 	return &autoscalingv2.HorizontalPodAutoscalerBehavior{
-		ScaleDown: &autoscalingv2.HPAScalingRules{StabilizationWindowSeconds: ptr(int32(0))},
+		ScaleDown: &autoscalingv2.HPAScalingRules{StabilizationWindowSeconds: ptr.To(int32(0))},
 	}
 }
 
@@ -148,7 +147,7 @@ func TestScaleDownStabilization(t *testing.T) {
 	// The function's default: a 300 s scale-down window. The first sync
 	// records the current 5 as a recommendation; a low metric recommends 3,
 	// but the highest recommendation of the last 300 s wins until it ages out.
-	b := &autoscalingv2.HorizontalPodAutoscalerBehavior{ScaleDown: &autoscalingv2.HPAScalingRules{StabilizationWindowSeconds: ptr(int32(300))}}
+	b := &autoscalingv2.HorizontalPodAutoscalerBehavior{ScaleDown: &autoscalingv2.HPAScalingRules{StabilizationWindowSeconds: ptr.To(int32(300))}}
 	c := New(hpaWith(t, 1, 10, "10", b), DefaultOptions())
 	low := ready(6, 6, 6, 6, 6)
 	runSteps(t, c, []step{
@@ -166,7 +165,7 @@ func TestScaleDownStabilization(t *testing.T) {
 }
 
 func TestScaleDownWindowKeepsHighestRecommendation(t *testing.T) {
-	b := &autoscalingv2.HorizontalPodAutoscalerBehavior{ScaleDown: &autoscalingv2.HPAScalingRules{StabilizationWindowSeconds: ptr(int32(60))}}
+	b := &autoscalingv2.HorizontalPodAutoscalerBehavior{ScaleDown: &autoscalingv2.HPAScalingRules{StabilizationWindowSeconds: ptr.To(int32(60))}}
 	c := New(hpaWith(t, 1, 10, "10", b), DefaultOptions())
 	runSteps(t, c, []step{
 		{0, 4, ready(10, 10, 10, 10), 4},  // records 4 (initial) and 4
@@ -180,8 +179,8 @@ func TestScaleDownWindowKeepsHighestRecommendation(t *testing.T) {
 func TestScaleUpStabilization(t *testing.T) {
 	// A scale-up window takes the lowest recommendation of its window.
 	b := &autoscalingv2.HorizontalPodAutoscalerBehavior{
-		ScaleUp:   &autoscalingv2.HPAScalingRules{StabilizationWindowSeconds: ptr(int32(30))},
-		ScaleDown: &autoscalingv2.HPAScalingRules{StabilizationWindowSeconds: ptr(int32(0))},
+		ScaleUp:   &autoscalingv2.HPAScalingRules{StabilizationWindowSeconds: ptr.To(int32(30))},
+		ScaleDown: &autoscalingv2.HPAScalingRules{StabilizationWindowSeconds: ptr.To(int32(0))},
 	}
 	c := New(hpaWith(t, 1, 10, "10", b), DefaultOptions())
 	runSteps(t, c, []step{
@@ -222,13 +221,13 @@ func TestScaleUpPolicies(t *testing.T) {
 	})
 	t.Run("selectPolicy Min", func(t *testing.T) {
 		b := noWindows()
-		b.ScaleUp = &autoscalingv2.HPAScalingRules{SelectPolicy: ptr(autoscalingv2.MinChangePolicySelect)}
+		b.ScaleUp = &autoscalingv2.HPAScalingRules{SelectPolicy: ptr.To(autoscalingv2.MinChangePolicySelect)}
 		c := New(hpaWith(t, 1, 100, "10", b), opt)
 		runSteps(t, c, []step{{0, 2, hot(2), 4}}) // min(2+4, 2x2) = 4
 	})
 	t.Run("selectPolicy Disabled", func(t *testing.T) {
 		b := noWindows()
-		b.ScaleUp = &autoscalingv2.HPAScalingRules{SelectPolicy: ptr(autoscalingv2.DisabledPolicySelect)}
+		b.ScaleUp = &autoscalingv2.HPAScalingRules{SelectPolicy: ptr.To(autoscalingv2.DisabledPolicySelect)}
 		c := New(hpaWith(t, 1, 100, "10", b), opt)
 		runSteps(t, c, []step{{0, 2, hot(2), 2}})
 	})
@@ -276,7 +275,7 @@ func TestScaleDownPolicies(t *testing.T) {
 	})
 	t.Run("selectPolicy Disabled", func(t *testing.T) {
 		b := noWindows()
-		b.ScaleDown.SelectPolicy = ptr(autoscalingv2.DisabledPolicySelect)
+		b.ScaleDown.SelectPolicy = ptr.To(autoscalingv2.DisabledPolicySelect)
 		c := New(hpaWith(t, 1, 100, "10", b), DefaultOptions())
 		runSteps(t, c, []step{{0, 10, cold(10), 10}})
 	})
@@ -289,7 +288,7 @@ func TestTolerance(t *testing.T) {
 	runSteps(t, c, []step{{0, 4, pods, 4}})
 
 	b := noWindows()
-	b.ScaleUp = &autoscalingv2.HPAScalingRules{Tolerance: ptr(resource.MustParse("0.05"))}
+	b.ScaleUp = &autoscalingv2.HPAScalingRules{Tolerance: ptr.To(resource.MustParse("0.05"))}
 	c = New(hpaWith(t, 1, 100, "10", b), DefaultOptions())
 	runSteps(t, c, []step{{0, 4, pods, 5}}) // ceil(1.06 x 4) = 5
 
@@ -341,7 +340,7 @@ func TestSeveralMetrics(t *testing.T) {
 
 func TestDefaultedBehavior(t *testing.T) {
 	s := hpaWith(t, 1, 10, "4", &autoscalingv2.HorizontalPodAutoscalerBehavior{
-		ScaleDown: &autoscalingv2.HPAScalingRules{StabilizationWindowSeconds: ptr(int32(300))},
+		ScaleDown: &autoscalingv2.HPAScalingRules{StabilizationWindowSeconds: ptr.To(int32(300))},
 	})
 	up := s.Behavior.ScaleUp
 	if *up.StabilizationWindowSeconds != 0 || *up.SelectPolicy != autoscalingv2.MaxChangePolicySelect || len(up.Policies) != 2 {

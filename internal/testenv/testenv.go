@@ -1,9 +1,9 @@
-// Package testtools finds the real tools that the integration tests run besides
+// Package testenv finds the real tools that the integration tests run besides
 // Go: the kpt CLI, unpacked from ../shared/tools/kpt beside the repository, and
 // podman with podman-docker, which run the container images. On a developer's
 // machine a missing tool skips the tests that need it, saying why; in CI
 // (CI=true), where .ci/run installs every tool, it fails them.
-package testtools
+package testenv
 
 import (
 	"bytes"
@@ -156,7 +156,7 @@ func FindPodman() (*Podman, error) {
 	// The run root holds mounts and locks of a running podman: on a temporary
 	// file system, as podman's own is.
 	runRoot := filepath.Join(os.TempDir(), fmt.Sprintf("vllm-hpa-integration-containers-%d", os.Getuid()))
-	want := fmt.Sprintf("# The integration tests' own container storage (internal/testtools).\n[storage]\ndriver = \"overlay\"\ngraphroot = %q\nrunroot = %q\n",
+	want := fmt.Sprintf("# The integration tests' own container storage (internal/testenv).\n[storage]\ndriver = \"overlay\"\ngraphroot = %q\nrunroot = %q\n",
 		filepath.Join(cache, "containers", "storage"), runRoot)
 	if have, _ := os.ReadFile(conf); string(have) != want {
 		if err := os.MkdirAll(filepath.Dir(conf), 0o755); err != nil {

@@ -5,7 +5,7 @@
 // and the function's --help and --version text. Run it
 // from the repository root after controller-gen (make generate):
 //
-//	go run ./internal/tools/apigen
+//	go run ./hack/apigen
 package main
 
 import (

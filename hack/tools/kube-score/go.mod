@@ -1,6 +1,6 @@
 // kube-score cannot live in the root module: v1.20.0 imports k8s.io/api
 // autoscaling/v2beta1 and v2beta2, which k8s.io/api v0.37 no longer has.
-module github.com/vllm-hpa/vllm-hpa/tools/kube-score
+module github.com/vllm-hpa/vllm-hpa/hack/tools/kube-score
 
 go 1.26.0
 

@@ -10,7 +10,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/vllm-hpa/vllm-hpa/internal/testtools"
+	"github.com/vllm-hpa/vllm-hpa/internal/testenv"
 )
 
 func main() {
@@ -21,7 +21,7 @@ func main() {
 		if err != nil {
 			missing = true
 			outcome := "are skipped"
-			if testtools.InCI() {
+			if testenv.InCI() {
 				outcome = "fail"
 			}
 			fmt.Fprintf(os.Stderr, "checktools: the %s %s: %v\n", tests, outcome, err)
@@ -29,15 +29,15 @@ func main() {
 		}
 		fmt.Fprintf(os.Stderr, "checktools: the %s run with %s\n", tests, have)
 	}
-	kpt, err := testtools.Kpt(*root)
-	report("kpt CLI tests", "kpt "+testtools.KptVersion+" ("+kpt+")", err)
-	podman, err := testtools.FindPodman()
+	kpt, err := testenv.Kpt(*root)
+	report("kpt CLI tests", "kpt "+testenv.KptVersion+" ("+kpt+")", err)
+	podman, err := testenv.FindPodman()
 	version := ""
 	if err == nil {
 		version = podman.Version
 	}
 	report("container image tests", "podman "+version, err)
-	if missing && testtools.InCI() {
+	if missing && testenv.InCI() {
 		fmt.Fprintln(os.Stderr, "checktools: CI must run every test: install what is missing (.ci/run does)")
 		os.Exit(1)
 	}

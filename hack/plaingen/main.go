@@ -2,7 +2,7 @@
 // people who run no functions, from the function's output for the example
 // configs (plainyaml.Examples). Run it from the repository root after `make build`:
 //
-//	go run ./internal/tools/plaingen -fn bin/vllm-hpa-fn
+//	go run ./hack/plaingen -fn bin/vllm-hpa-fn
 package main
 
 import (

@@ -19,7 +19,7 @@ import (
 	"github.com/vllm-hpa/vllm-hpa/fn/api/v1alpha1"
 )
 
-const root = "../../.."
+const root = "../.."
 
 // TestGeneratedFilesAreCurrent regenerates every file apigen writes and compares
 // it with the checked-in one: a type, marker or doc comment changed without

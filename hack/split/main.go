@@ -4,7 +4,7 @@
 // that left the source leave the directory.
 //
 //	go tool kustomize build --enable-alpha-plugins --enable-exec examples/config-sync/dry |
-//	  go run ./internal/tools/split -out examples/config-sync/wet
+//	  go run ./hack/split -out examples/config-sync/wet
 package main
 
 import (
