@@ -62,7 +62,8 @@ bench: build
 	$(GO) run ./bench/cmd/compare
 
 ## bench-go: in-process benchmarks with allocations (processor, krm, and the
-## what-if simulator: a day of traffic at up to 100 replicas).
+## what-if simulator: a day of traffic at up to 100 replicas, BenchmarkDay, about
+## 7.5 s; bench/README.md has the figures).
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./fn/internal/processor ./fn/internal/krm ./internal/whatif
 

@@ -1,17 +1,17 @@
 package whatif
 
-// This file is the simulator's own reading of a VLLMServerProfile
-// (vllmhpa.dev/v1alpha1), the YAML that `vllm-loadgen profile` writes. It is
-// kept alone so that it can switch to the shared Go type of fn/api/v1alpha1
-// once that exists; nothing else in the package reads profile YAML.
+// This file is the simulator's reading of a VLLMServerProfile
+// (vllmhpa.dev/v1alpha1, fn/api/v1alpha1), the YAML that `vllm-loadgen
+// profile` writes; nothing else in the package reads profile YAML.
 
 import (
 	"fmt"
-	"math"
 	"sort"
 	"time"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/vllm-hpa/vllm-hpa/fn/api/v1alpha1"
 )
 
 // Profile is a measured server: per concurrency level, throughput, latency
@@ -46,52 +46,26 @@ const (
 	GaugeKVCache = "vllm:kv_cache_usage_perc"
 )
 
-type profileDoc struct {
-	APIVersion string `json:"apiVersion"`
-	Kind       string `json:"kind"`
-	Metadata   struct {
-		Name string `json:"name"`
-	} `json:"metadata"`
-	Spec struct {
-		Model       string `json:"model"`
-		Accelerator string `json:"accelerator"`
-		Workload    struct {
-			PromptTokens int `json:"promptTokens"`
-			MaxTokens    int `json:"maxTokens"`
-		} `json:"workload"`
-		Points []struct {
-			Concurrency           float64            `json:"concurrency"`
-			RequestsPerSecond     float64            `json:"requestsPerSecond"`
-			OutputTokensPerSecond float64            `json:"outputTokensPerSecond"`
-			TTFT                  percentilesDoc     `json:"ttft"`
-			TPOT                  percentilesDoc     `json:"tpot"`
-			Gauges                map[string]float64 `json:"gauges"`
-		} `json:"points"`
-	} `json:"spec"`
-}
-
-type percentilesDoc struct {
-	P50 string `json:"p50"`
-	P90 string `json:"p90"`
-	P99 string `json:"p99"`
-}
-
-// ParseProfile reads a VLLMServerProfile. Errors name the field path, the
-// value and what to write instead.
+// ParseProfile reads a VLLMServerProfile into the shared API type
+// (fn/api/v1alpha1), strictly, then checks what the simulator needs of it.
+// Errors name the field path, the value and what to write instead.
 func ParseProfile(data []byte) (*Profile, error) {
-	var d profileDoc
+	var d v1alpha1.VLLMServerProfile
 	if err := yaml.UnmarshalStrict(data, &d); err != nil {
+		if perr := badLatency(data); perr != nil {
+			return nil, perr
+		}
 		return nil, fmt.Errorf("not a VLLMServerProfile: %v", err)
 	}
-	if d.Kind != "VLLMServerProfile" {
+	if d.Kind != v1alpha1.ProfileKind {
 		return nil, fmt.Errorf("kind is %q; a profile has kind: VLLMServerProfile (apiVersion: vllmhpa.dev/v1alpha1), as vllm-loadgen profile writes it", d.Kind)
 	}
-	if d.APIVersion != "" && d.APIVersion != "vllmhpa.dev/v1alpha1" {
-		return nil, fmt.Errorf("apiVersion is %q; write apiVersion: vllmhpa.dev/v1alpha1", d.APIVersion)
+	if want := v1alpha1.APIVersion; d.APIVersion != "" && d.APIVersion != want {
+		return nil, fmt.Errorf("apiVersion is %q; write apiVersion: %s", d.APIVersion, want)
 	}
 	s := d.Spec
-	p := &Profile{Name: d.Metadata.Name, Model: s.Model, Accelerator: s.Accelerator,
-		PromptTokens: s.Workload.PromptTokens, MaxTokens: s.Workload.MaxTokens}
+	p := &Profile{Name: d.Name, Model: s.Model, Accelerator: s.Accelerator,
+		PromptTokens: int(s.Workload.PromptTokens), MaxTokens: int(s.Workload.MaxTokens)}
 	if p.PromptTokens <= 0 {
 		return nil, fmt.Errorf("spec.workload.promptTokens (%d) must be above 0: the prompt length every measured request had", p.PromptTokens)
 	}
@@ -103,22 +77,33 @@ func ParseProfile(data []byte) (*Profile, error) {
 	}
 	for i, pt := range s.Points {
 		path := fmt.Sprintf("spec.points[%d]", i)
-		if !(pt.Concurrency > 0) || math.IsInf(pt.Concurrency, 0) {
-			return nil, fmt.Errorf("%s.concurrency (%g) must be above 0", path, pt.Concurrency)
+		if pt.Concurrency <= 0 {
+			return nil, fmt.Errorf("%s.concurrency (%d) must be above 0", path, pt.Concurrency)
 		}
-		q := ProfilePoint{Concurrency: pt.Concurrency, RequestsPerSecond: pt.RequestsPerSecond,
-			OutputTokensPerSecond: pt.OutputTokensPerSecond, Gauges: pt.Gauges}
+		q := ProfilePoint{Concurrency: float64(pt.Concurrency)}
 		var err error
+		if q.RequestsPerSecond, err = number(path+".requestsPerSecond", pt.RequestsPerSecond); err != nil {
+			return nil, err
+		}
+		if q.OutputTokensPerSecond, err = number(path+".outputTokensPerSecond", pt.OutputTokensPerSecond); err != nil {
+			return nil, err
+		}
 		if q.TTFT, err = parsePercentiles(path+".ttft", pt.TTFT); err != nil {
 			return nil, err
 		}
 		if q.TPOT, err = parsePercentiles(path+".tpot", pt.TPOT); err != nil {
 			return nil, err
 		}
-		for name, v := range pt.Gauges {
-			if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
-				return nil, fmt.Errorf("%s.gauges[%q] (%g) must be a number, 0 or more", path, name, v)
+		if len(pt.Gauges) > 0 {
+			q.Gauges = make(map[string]float64, len(pt.Gauges))
+		}
+		for name, dv := range pt.Gauges {
+			gpath := fmt.Sprintf("%s.gauges[%q]", path, name)
+			v, err := number(gpath, dv)
+			if err != nil {
+				return nil, err
 			}
+			q.Gauges[name] = v
 		}
 		p.Points = append(p.Points, q)
 	}
@@ -131,18 +116,60 @@ func ParseProfile(data []byte) (*Profile, error) {
 	return p, nil
 }
 
-func parsePercentiles(path string, d percentilesDoc) (Percentiles, error) {
+// badLatency names the first latency that is not a duration. The decoder's
+// own error for a metav1.Duration carries the value but not the field path.
+func badLatency(data []byte) error {
+	var doc struct {
+		Spec struct {
+			Points []map[string]any `json:"points"`
+		} `json:"spec"`
+	}
+	if yaml.Unmarshal(data, &doc) != nil {
+		return nil
+	}
+	for i, pt := range doc.Spec.Points {
+		for _, latency := range []string{"ttft", "tpot"} {
+			ps, _ := pt[latency].(map[string]any)
+			for _, name := range []string{"p50", "p90", "p99"} {
+				v, ok := ps[name]
+				if !ok {
+					continue
+				}
+				text, _ := v.(string)
+				if _, err := time.ParseDuration(text); err != nil {
+					return fmt.Errorf("spec.points[%d].%s.%s (%q) is not a positive duration; write it like 80ms", i, latency, name, fmt.Sprint(v))
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// number is a measured figure: finite and not negative.
+func number(path string, d v1alpha1.Decimal) (float64, error) {
+	v, err := d.Float64()
+	if err != nil || v < 0 {
+		return 0, fmt.Errorf("%s (%s) must be a number, 0 or more", path, d)
+	}
+	return v, nil
+}
+
+// parsePercentiles reads a point's latency. The API lets a point have none
+// (no request completed in its step); the simulator needs one to draw from.
+func parsePercentiles(path string, d *v1alpha1.LatencyPercentiles) (Percentiles, error) {
 	var out Percentiles
+	if d == nil {
+		return out, fmt.Errorf("%s is missing; the simulator needs the latency of every point: measure the level again or drop the point", path)
+	}
 	for _, f := range []struct {
 		name string
-		text string
+		v    time.Duration
 		dst  *float64
-	}{{"p50", d.P50, &out.P50}, {"p90", d.P90, &out.P90}, {"p99", d.P99, &out.P99}} {
-		v, err := time.ParseDuration(f.text)
-		if err != nil || v <= 0 {
-			return out, fmt.Errorf("%s.%s (%q) is not a positive duration; write it like 80ms", path, f.name, f.text)
+	}{{"p50", d.P50.Duration, &out.P50}, {"p90", d.P90.Duration, &out.P90}, {"p99", d.P99.Duration, &out.P99}} {
+		if f.v <= 0 {
+			return out, fmt.Errorf("%s.%s (%s) is not a positive duration; write it like 80ms", path, f.name, f.v)
 		}
-		*f.dst = v.Seconds()
+		*f.dst = f.v.Seconds()
 	}
 	if out.P50 > out.P90 || out.P90 > out.P99 {
 		return out, fmt.Errorf("%s: p50 (%gs) <= p90 (%gs) <= p99 (%gs) must hold", path, out.P50, out.P90, out.P99)
