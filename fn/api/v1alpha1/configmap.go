@@ -24,6 +24,7 @@ var ConfigMapKeys = []ConfigMapKey{
 	{"name", "metadata.name"},
 	{"namespace", "metadata.namespace"},
 	{"strategy", "spec.strategy"},
+	{"backend", "spec.backend"},
 	{"targetKind", "spec.scaleTargetRef.kind"},
 	{"targetName", "spec.scaleTargetRef.name"},
 	{"minReplicas", "spec.minReplicas"},
@@ -35,11 +36,15 @@ var ConfigMapKeys = []ConfigMapKey{
 	{"scrapePort", "spec.scrape.port"},
 	{"scrapePath", "spec.scrape.path"},
 	{"scrapeInterval", "spec.scrape.interval"},
+	{"scrapeMonitoring", "spec.scrape.monitoring"},
 	{"clusterResources", "spec.clusterResources"},
 	{"adapterImage", "spec.adapter.image"},
 	{"adapterHardening", "spec.adapter.hardening"},
 	{"adapterExternalMetrics", "spec.adapter.externalMetrics"},
 	{"gcpServiceAccount", "spec.adapter.gcpServiceAccount"},
+	{"workloadIdentityProjectID", "spec.adapter.workloadIdentity.projectID"},
+	{"workloadIdentityProjectNumber", "spec.adapter.workloadIdentity.projectNumber"},
+	{"workloadIdentityNamespace", "spec.adapter.workloadIdentity.namespace"},
 	{"gpuSource", "spec.gpu.source"},
 }
 
@@ -78,6 +83,8 @@ func FromConfigMapData(data map[string]string) (*VLLMHPAConfig, []FieldError) {
 			c.Namespace = v
 		case "strategy":
 			s.Strategy = Strategy(v)
+		case "backend":
+			s.Backend = Backend(v)
 		case "targetKind":
 			s.ScaleTargetRef.Kind = v
 		case "targetName":
@@ -111,6 +118,12 @@ func FromConfigMapData(data map[string]string) (*VLLMHPAConfig, []FieldError) {
 			scrape(c).Path = v
 		case "scrapeInterval":
 			scrape(c).Interval = v
+		case "scrapeMonitoring":
+			b, err := strconv.ParseBool(strings.TrimSpace(v))
+			if err != nil {
+				fail(key, v, "(%q) is not a boolean; write true or false", v)
+			}
+			scrape(c).Monitoring = &b
 		case "clusterResources":
 			b, err := strconv.ParseBool(strings.TrimSpace(v))
 			if err != nil {
@@ -133,6 +146,12 @@ func FromConfigMapData(data map[string]string) (*VLLMHPAConfig, []FieldError) {
 			adapter(c).Image = v
 		case "gcpServiceAccount":
 			adapter(c).GCPServiceAccount = v
+		case "workloadIdentityProjectID":
+			workloadIdentity(c).ProjectID = v
+		case "workloadIdentityProjectNumber":
+			workloadIdentity(c).ProjectNumber = v
+		case "workloadIdentityNamespace":
+			workloadIdentity(c).Namespace = v
 		case "gpuSource":
 			if c.Spec.GPU == nil {
 				c.Spec.GPU = &GPU{}
@@ -219,6 +238,14 @@ func adapter(c *VLLMHPAConfig) *Adapter {
 		c.Spec.Adapter = &Adapter{}
 	}
 	return c.Spec.Adapter
+}
+
+func workloadIdentity(c *VLLMHPAConfig) *WorkloadIdentity {
+	a := adapter(c)
+	if a.WorkloadIdentity == nil {
+		a.WorkloadIdentity = &WorkloadIdentity{}
+	}
+	return a.WorkloadIdentity
 }
 
 func configMapKeyNames() []string {

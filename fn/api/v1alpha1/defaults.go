@@ -118,6 +118,7 @@ func (c *VLLMHPAConfig) Default() {
 	if s.GPU.Source == "" {
 		s.GPU.Source = DefaultGPUSource
 	}
+	c.defaultBackend()
 }
 
 func ptr[T any](v T) *T { return &v }

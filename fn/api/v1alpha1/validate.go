@@ -101,6 +101,7 @@ func (c *VLLMHPAConfig) Validate() []FieldError {
 	if gsa := s.Adapter.GCPServiceAccount; gsa != "" && !strings.HasSuffix(gsa, ".gserviceaccount.com") {
 		add("spec.adapter.gcpServiceAccount", gsa, "(%q) is not a Google service account email; use NAME@PROJECT_ID.iam.gserviceaccount.com, or leave it empty and grant roles/monitoring.viewer to the adapter's principal", gsa)
 	}
+	errs = append(errs, FieldErrors(c.validateBackend())...)
 	return errs
 }
 
