@@ -60,7 +60,7 @@ func derive(src *config.Source, g given, w *workload.Workload) fn.Results {
 		results = append(results, src.Result(fn.Info, v1alpha1.FieldError{Field: "spec.scrape.port", Value: port.String(), Message: fmt.Sprintf(
 			"spec.scrape.port set to %s for %s: %s", port.String(), w.Describe(), why)}))
 	}
-	return results
+	return append(results, resolvePortNumber(src, w)...)
 }
 
 // derivePort picks the port vLLM serves /metrics on: a container port named
@@ -239,7 +239,7 @@ func checkMetricsAPIs(configs []*v1alpha1.VLLMHPAConfig, items fn.KubeObjects) f
 		if !registers[group] {
 			why := "no config sets spec.adapter.externalMetrics: true"
 			if group == manifests.CustomMetricsGroup {
-				why = "no config emits the adapter (spec.clusterResources: false)"
+				why = "no config emits the adapter (spec.clusterResources: false, or spec.backend: gke)"
 			}
 			r := config.ObjectResult(item, fn.Info, fmt.Sprintf(
 				"APIService %s serves %s from %s; the function leaves that API to it, as %s",
@@ -289,17 +289,17 @@ func servesPort(c *corev1.Container, port intstr.IntOrString) bool {
 // target it, or a config and an HPA of the package that the function does not own.
 func checkDuplicateHPAs(sources []*config.Source, items fn.KubeObjects) fn.Results {
 	var results fn.Results
-	first := map[string]string{}
+	first := map[string]*v1alpha1.VLLMHPAConfig{}
 	for _, src := range sources {
 		c := src.Config
 		target := targetKey(c.Namespace, c.Spec.ScaleTargetRef.Kind, c.Spec.ScaleTargetRef.Name)
 		if other, ok := first[target]; ok {
 			results = append(results, src.Result(fn.Error, v1alpha1.FieldError{Field: "spec.scaleTargetRef.name", Value: c.Spec.ScaleTargetRef.Name, Message: fmt.Sprintf(
-				"spec.scaleTargetRef names %s %s/%s, which config %s already autoscales; two HorizontalPodAutoscalers on one workload fight over its replicas; keep one config per workload",
-				c.Spec.ScaleTargetRef.Kind, c.Namespace, c.Spec.ScaleTargetRef.Name, other)}))
+				"spec.scaleTargetRef names %s %s/%s, which config %s already autoscales%s; two HorizontalPodAutoscalers on one workload fight over its replicas; keep one config per workload",
+				c.Spec.ScaleTargetRef.Kind, c.Namespace, c.Spec.ScaleTargetRef.Name, other.Namespace+"/"+other.Name, backendClash(other.Spec.Backend, c.Spec.Backend))}))
 			continue
 		}
-		first[target] = c.Namespace + "/" + c.Name
+		first[target] = c
 		for _, item := range items {
 			if item.GetKind() != "HorizontalPodAutoscaler" || item.GroupKind().Group != "autoscaling" || item.GetName() == c.Name {
 				continue
@@ -315,8 +315,8 @@ func checkDuplicateHPAs(sources []*config.Source, items fn.KubeObjects) fn.Resul
 			}
 			if targetKey(ns, kind, name) == target {
 				results = append(results, src.Result(fn.Error, v1alpha1.FieldError{Field: "spec.scaleTargetRef.name", Value: name, Message: fmt.Sprintf(
-					"HorizontalPodAutoscaler %s/%s in the package already scales %s %s/%s, and this config would add %s/%s; two HorizontalPodAutoscalers on one workload fight over its replicas; "+
-						"delete %s, or point spec.scaleTargetRef at another workload", ns, item.GetName(), kind, ns, name, c.Namespace, c.Name, item.GetName())}))
+					"HorizontalPodAutoscaler %s/%s in the package already scales %s %s/%s, and this config would add %s/%s%s; two HorizontalPodAutoscalers on one workload fight over its replicas; "+
+						"delete %s, or point spec.scaleTargetRef at another workload", ns, item.GetName(), kind, ns, name, c.Namespace, c.Name, backendClash(hpaBackend(item), c.Spec.Backend), item.GetName())}))
 			}
 		}
 	}

@@ -52,6 +52,7 @@ func Process(rl *fn.ResourceList) {
 		errs := c.Validate()
 		if len(errs) == 0 {
 			results = append(results, behaviorNotes(src)...)
+			results = append(results, backendWarnings(src)...)
 		}
 		for _, e := range errs {
 			results = append(results, src.Result(fn.Error, e))
@@ -64,6 +65,7 @@ func Process(rl *fn.ResourceList) {
 		dirs[manifests.Key(c)] = path.Dir(src.Path())
 	}
 	results = append(results, checkDuplicateHPAs(sources, rl.Items)...)
+	results = append(results, checkGKEMetricCount(sources)...)
 	if !hasError(results) {
 		results = append(results, checkMetricsAPIs(configs, rl.Items)...)
 	}
