@@ -38,6 +38,14 @@ func resolvePortNumber(src *config.Source, w *workload.Workload) fn.Results {
 	return nil
 }
 
+// scrapeObject names, for messages, the object that reads the vLLM pods.
+func scrapeObject(c *v1alpha1.VLLMHPAConfig) string {
+	if c.UsesAdapter() {
+		return "the PodMonitoring"
+	}
+	return "the AutoscalingMetric"
+}
+
 // backendWarnings reports what only some GKE versions refuse.
 func backendWarnings(src *config.Source) fn.Results {
 	var results fn.Results

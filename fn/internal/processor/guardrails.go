@@ -101,9 +101,9 @@ func check(src *config.Source, w *workload.Workload) fn.Results {
 	}
 	if missing := unmatched(c.Spec.PodSelector, w.PodLabels); len(missing) > 0 {
 		fail(fn.Error, "spec.podSelector", labels(c.Spec.PodSelector),
-			"spec.podSelector (%s) does not select the pods of %s (their labels: %s; missing %s), so the PodMonitoring would scrape nothing; "+
+			"spec.podSelector (%s) does not select the pods of %s (their labels: %s; missing %s), so %s would scrape nothing; "+
 				"use labels of the pod template, or remove spec.podSelector to take them from the workload",
-			labels(c.Spec.PodSelector), w.Describe(), labels(w.PodLabels), strings.Join(missing, ", "))
+			labels(c.Spec.PodSelector), w.Describe(), labels(w.PodLabels), strings.Join(missing, ", "), scrapeObject(c))
 	}
 	vllm := w.VLLMContainer()
 	if vllm == nil {
@@ -112,8 +112,8 @@ func check(src *config.Source, w *workload.Workload) fn.Results {
 	port := *c.Spec.Scrape.Port
 	if !servesPort(vllm, port) {
 		fail(fn.Warning, "spec.scrape.port", port.String(),
-			"spec.scrape.port (%s) is neither a port of container %s in %s nor its --port; the PodMonitoring would find no target; "+
-				"use the container port's name or number", port.String(), vllm.Name, w.Describe())
+			"spec.scrape.port (%s) is neither a port of container %s in %s nor its --port; %s would find no target; "+
+				"use the container port's name or number", port.String(), vllm.Name, w.Describe(), scrapeObject(c))
 	}
 	if c.Spec.Metric.Name == v1alpha1.DefaultVLLMMetric {
 		results = append(results, checkMaxNumSeqs(src, w, vllm)...)
