@@ -23,15 +23,36 @@ func TestRenderedOutputIsAccepted(t *testing.T) {
 	e := needCluster(t)
 	e.installCRDs(t)
 
-	strategies := []struct{ namespace, config string }{
-		{"accept-vllm", vllmConfig("accept-vllm", "vllm-gemma", "4", 5, 60)},
-		{"accept-gpu", gpuConfig("accept-gpu", "vllm-gemma", "60", 5, 60)},
+	strategies := []struct {
+		namespace, config string
+		// must is a kind the render must hold, so the case proves the
+		// cluster accepts it.
+		must string
+	}{
+		{"accept-vllm", vllmConfig("accept-vllm", "vllm-gemma", "4", 5, 60), "PodMonitoring"},
+		{"accept-gpu", gpuConfig("accept-gpu", "vllm-gemma", "60", 5, 60), "ClusterRules"},
+		// Backend gke: the AutoscalingMetric, against the suite's CRD.
+		{"accept-gke", gkeConfig("accept-gke", "vllm-gemma", "4", 5, 60), "AutoscalingMetric"},
+		// Workload Identity as code: IAMPolicyMember objects against Config
+		// Connector's CRD, in the principal and the Google service account forms.
+		{"accept-workload-identity", workloadIdentityConfig("accept-workload-identity", "vllm-gemma", ""), "IAMPolicyMember"},
+		{"accept-workload-identity-gsa", workloadIdentityConfig("accept-workload-identity-gsa", "vllm-gemma", "metrics-reader@my-project.iam.gserviceaccount.com"), "IAMPolicyMember"},
 	}
 	for _, s := range strategies {
 		t.Run(strings.TrimPrefix(s.namespace, "accept-"), func(t *testing.T) {
 			e.ensureNamespace(t, s.namespace)
 			out, objs := e.renderConfig(t, workload(s.namespace, "vllm-gemma"), s.config)
+			var kinds []string
+			for _, obj := range objs {
+				if obj.GetKind() == s.must {
+					kinds = append(kinds, obj.GetNamespace()+"/"+obj.GetName())
+				}
+			}
+			if len(kinds) == 0 {
+				t.Fatalf("the render holds no %s", s.must)
+			}
 			e.acceptAndReapply(t, out, objs)
+			t.Logf("%s accepted: %s", s.must, strings.Join(kinds, ", "))
 			e.refuseBrokenHPA(t, objs)
 		})
 	}

@@ -94,26 +94,40 @@ func (e *suite) renderConfig(t *testing.T, workloadYAML, configYAML string) ([]b
 var crdsOnce sync.Once
 var crdsErr error
 
-// installCRDs installs the upstream GMP CRDs once per run.
+// autoscalingMetricCRD is the AutoscalingMetric CRD this suite writes from
+// GKE's documented fields (the file's header says why and what it holds).
+const autoscalingMetricCRD = "testdata/autoscalingmetric-crd.yaml"
+
+// installCRDs installs, once per run, the CRDs of the kinds the function emits
+// and does not own: the upstream GMP CRDs, the upstream Config Connector CRDs
+// (IAMPolicyMember) and the suite's own AutoscalingMetric CRD.
 func (e *suite) installCRDs(t *testing.T) {
 	t.Helper()
 	crdsOnce.Do(func() {
-		if e.crdsDir == "" {
-			crdsErr = fmt.Errorf("VLLMHPA_CRDS_DIR is not set; point it at GoogleCloudPlatform/prometheus-engine's charts/operator/crds")
-			return
+		for _, dir := range []struct{ env, path, what string }{
+			{"VLLMHPA_CRDS_DIR", e.crdsDir, "GoogleCloudPlatform/prometheus-engine's charts/operator/crds"},
+			{"VLLMHPA_KCC_CRDS_DIR", e.kccCRDsDir, "GoogleCloudPlatform/k8s-config-connector's config/crds/resources (IAMPolicyMember)"},
+		} {
+			if dir.path == "" {
+				crdsErr = fmt.Errorf("%s is not set; point it at %s", dir.env, dir.what)
+				return
+			}
+			if files, _ := filepath.Glob(filepath.Join(dir.path, "*.yaml")); len(files) == 0 {
+				crdsErr = fmt.Errorf("no CRD YAML in %s=%s", dir.env, dir.path)
+				return
+			}
 		}
-		files, _ := filepath.Glob(filepath.Join(e.crdsDir, "*.yaml"))
-		if len(files) == 0 {
-			crdsErr = fmt.Errorf("no CRD YAML in VLLMHPA_CRDS_DIR=%s", e.crdsDir)
-			return
+		for _, src := range []string{e.crdsDir, e.kccCRDsDir, autoscalingMetricCRD} {
+			if _, _, crdsErr = e.cluster.Kubectl(e.ctx, nil, "apply", "--server-side", "-f", src); crdsErr != nil {
+				return
+			}
+			if _, _, crdsErr = e.cluster.Kubectl(e.ctx, nil, "wait", "--for=condition=Established", "--timeout=60s", "-f", src); crdsErr != nil {
+				return
+			}
 		}
-		if _, _, crdsErr = e.cluster.Kubectl(e.ctx, nil, "apply", "--server-side", "-f", e.crdsDir); crdsErr != nil {
-			return
-		}
-		_, _, crdsErr = e.cluster.Kubectl(e.ctx, nil, "wait", "--for=condition=Established", "--timeout=60s", "-f", e.crdsDir)
 	})
 	if crdsErr != nil {
-		t.Fatalf("install GMP CRDs: %v", crdsErr)
+		t.Fatalf("install CRDs: %v", crdsErr)
 	}
 }
 

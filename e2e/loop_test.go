@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -14,7 +16,9 @@ import (
 
 	"github.com/vllm-hpa/vllm-hpa/e2e/cluster"
 	"github.com/vllm-hpa/vllm-hpa/e2e/collector"
+	"github.com/vllm-hpa/vllm-hpa/e2e/metricsserver"
 	"github.com/vllm-hpa/vllm-hpa/e2e/podsim"
+	"github.com/vllm-hpa/vllm-hpa/e2e/render"
 )
 
 // Closed-loop load: workers each send a request when the previous one is
@@ -28,22 +32,53 @@ const (
 	loopTarget     = "4"
 )
 
-// TestClosedLoop closes the loop with no hand-written metric values: each
-// KWOK pod gets its own vllm-sim process, a collector scrapes them as the
-// generated PodMonitoring says, the metrics server serves what it scraped,
-// and vllm-loadgen drives load through a round-robin front end. The
-// Deployment must grow under a load step and shrink back after it.
+// cloudMonitoringIngestion is how long after a Managed Prometheus scrape the
+// Stackdriver adapter can read the sample: Cloud Monitoring makes points of
+// user-defined metrics, Prometheus metrics included, readable "within 3 to 7
+// seconds, excluding network latency"
+// (cloud.google.com/monitoring/api/v3/latency-n-retention), rounded up to 10 s
+// for the collector's export batching, the figure docs/whatif.md uses too.
+// Backend gke has no such step: GKE's managed adapter reads the pods itself.
+const cloudMonitoringIngestion = 10 * time.Second
+
+// TestClosedLoop closes the loop with no hand-written metric values, on both
+// backends: each KWOK pod gets its own vllm-sim process and vllm-loadgen drives
+// load through a round-robin front end. On backend adapter a collector scrapes
+// the pods as the generated PodMonitoring says and its samples reach the
+// metrics server after Cloud Monitoring's ingestion delay; on backend gke the
+// metrics server plays GKE's managed adapter, reading the generated
+// AutoscalingMetric and scraping the pods it selects when the HPA asks. The
+// Deployment must grow under a load step and shrink back after it; the time
+// from the load step to the first scale-up is reported for each backend.
 func TestClosedLoop(t *testing.T) {
 	e := needCluster(t)
 	e.installCRDs(t)
 	if e.sim == "" || e.loadgen == "" {
 		t.Fatal("VLLMHPA_SIM and VLLMHPA_LOADGEN are not set; run the suite with e2e/run.sh")
 	}
-	const ns, name, model = "loop", "vllm-gemma", "google/gemma-3-1b-it"
+	firstScaleUp := map[string]time.Duration{}
+	for _, backend := range []string{"adapter", "gke"} {
+		t.Run(backend, func(t *testing.T) { firstScaleUp[backend] = e.closedLoop(t, backend) })
+	}
+	if len(firstScaleUp) == 2 {
+		t.Logf("load step to first scale-up: backend adapter %s (scrape every 15s, then %s of Cloud Monitoring ingestion), backend gke %s (the pods read when the HPA asks); HPA sync %s",
+			firstScaleUp["adapter"].Round(100*time.Millisecond), cloudMonitoringIngestion,
+			firstScaleUp["gke"].Round(100*time.Millisecond), hpaSyncPeriod)
+	}
+}
+
+// closedLoop runs one load step against a fresh Deployment whose HPA reads
+// its metric through backend, and returns the time from the load step to the
+// Deployment's first scale-up.
+func (e *suite) closedLoop(t *testing.T, backend string) time.Duration {
+	const name, model = "vllm-gemma", "google/gemma-3-1b-it"
+	ns := "loop"
+	if backend == "gke" {
+		ns = "loop-gke"
+	}
 	e.ensureNamespace(t, ns)
-	_, objs := e.renderConfig(t, workload(ns, name), vllmConfig(ns, name, loopTarget, 5, scaleDownWindow))
+	_, objs := e.renderConfig(t, workload(ns, name), withBackend(vllmConfig(ns, name, loopTarget, 5, scaleDownWindow), backend))
 	hpa := renderedHPA(t, objs)
-	gauge := prometheusName(t, hpa)
 
 	ctx, cancel := context.WithCancel(e.ctx)
 	var background sync.WaitGroup
@@ -61,26 +96,55 @@ func TestClosedLoop(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = front.Close() })
-	coll, err := collector.New(e.cluster.Client, only(t, objs, "monitoring.googleapis.com/v1", "PodMonitoring"), sims.Endpoints)
-	if err != nil {
-		t.Fatal(err)
-	}
-	background.Go(func() { coll.Run(ctx) })
-	e.gauges.Set(gauge, coll.Gauge(gauge))
-	t.Cleanup(func() { e.gauges.Set(gauge, nil) })
 
-	e.wireAdapter(t, objs)
+	tl := &timeline{metric: hpa.metric}
+	var pipeline string
+	switch backend {
+	case "adapter":
+		gauge := prometheusName(t, hpa)
+		coll, err := collector.New(e.cluster.Client, only(t, objs, "monitoring.googleapis.com/v1", "PodMonitoring"), sims.Endpoints)
+		if err != nil {
+			t.Fatal(err)
+		}
+		coll.SetIngestionDelay(cloudMonitoringIngestion)
+		background.Go(func() { coll.Run(ctx) })
+		e.gauges.Set(gauge, coll.Gauge(gauge))
+		t.Cleanup(func() { e.gauges.Set(gauge, nil) })
+		tl.perPod = func() (map[string]float64, []string) { return coll.PerPod(gauge) }
+		tl.column = "scraped " + gauge + " per pod"
+		pipeline = fmt.Sprintf("scrape interval %s, Cloud Monitoring ingestion %s", coll.Interval(), cloudMonitoringIngestion)
+		e.wireAdapter(t, objs)
+	case "gke":
+		if found := render.Find(objs, "monitoring.googleapis.com/v1", "PodMonitoring"); len(found) > 0 {
+			t.Fatalf("backend gke rendered a PodMonitoring: %v", found[0].GetName())
+		}
+		only(t, objs, "autoscaling.gke.io/v1beta1", "AutoscalingMetric")
+		if _, _, ok := metricsserver.ParseGKEMetricName(hpa.metric); !ok {
+			t.Fatalf("HPA metric %q is not autoscaling.gke.io|<AutoscalingMetric>|<gauge>", hpa.metric)
+		}
+		e.gauges.SetPodEndpoints(ns, sims.Endpoints)
+		t.Cleanup(func() { e.gauges.SetPodEndpoints(ns, nil) })
+		tl.perPod = func() (map[string]float64, []string) {
+			values := e.gauges.LastRead(hpa.metric)
+			pods := slices.Sorted(maps.Keys(values))
+			return values, pods
+		}
+		tl.column = "per-pod value last read by the managed adapter"
+		pipeline = "AutoscalingMetric read when the HPA asks"
+		e.apply(t, mustYAML(t, objs...))
+		e.wireManagedAdapter(t)
+	}
 	s := &scaling{e: e, t: t, hpa: hpa}
 	s.waitReady(hpa.min)
 	e.poll(t, 30*time.Second, "the first pod's vllm-sim serving", func(context.Context) (bool, error) {
 		return len(sims.Endpoints()) == 1, nil
 	})
 
-	tl := &timeline{gauge: gauge}
-	background.Go(func() { tl.record(ctx, e, s, coll) })
-
+	background.Go(func() { tl.record(ctx, e, s) })
 	tl.setLoad(loopWorkers)
 	start := time.Now()
+	scaledUp := make(chan time.Duration, 1)
+	background.Go(func() { scaledUp <- e.firstScaleUp(ctx, s, start) })
 	load := exec.CommandContext(ctx, e.loadgen, "--url", front.URL, "--model", model,
 		"--concurrency", fmt.Sprint(loopWorkers), "--max-tokens", "20",
 		"--duration", loopDuration.String(), "--output", "json", "--quiet")
@@ -115,23 +179,50 @@ func TestClosedLoop(t *testing.T) {
 	if err := <-listenersChecked; err != nil {
 		t.Error(err)
 	}
+	firstUp := <-scaledUp
 
 	peak := tl.peakReady()
-	// Back to minReplicas once the scraped gauge drops and the window passes.
+	// Back to minReplicas once the gauge drops and the window passes.
 	s.waitReady(hpa.min)
 	cancel()
 	background.Wait()
-	tl.sample(e.ctx, e, s, coll) // the shrink itself, if it came after the last tick
-	t.Logf("timeline (scrape interval %s, HPA sync %s, scale-down window %s, target %s running per pod):\n%s",
-		coll.Interval(), hpaSyncPeriod, hpa.window, loopTarget, tl.table())
+	tl.sample(e.ctx, e, s) // the shrink itself, if it came after the last tick
+	t.Logf("timeline, backend %s (%s, HPA sync %s, scale-down window %s, target %s running per pod):\n%s",
+		backend, pipeline, hpaSyncPeriod, hpa.window, loopTarget, tl.table())
 
 	if summary.OK == 0 || summary.ErrorTotal != 0 {
 		t.Errorf("the pods' vllm-sims answered %d of %d requests with %d errors; want all answered", summary.OK, summary.Sent, summary.ErrorTotal)
 	}
-	if peak <= hpa.min {
+	if peak <= hpa.min || firstUp == 0 {
 		t.Fatalf("the Deployment never grew above %d ready replicas under %d workers", hpa.min, loopWorkers)
 	}
-	t.Logf("grew from %d to %d ready replicas under load and shrank back to %d after it", hpa.min, peak, hpa.min)
+	t.Logf("backend %s: first scale-up %s after the load step; grew from %d to %d ready replicas under load and shrank back to %d after it",
+		backend, firstUp.Round(100*time.Millisecond), hpa.min, peak, hpa.min)
+	return firstUp
+}
+
+// withBackend sets spec.backend in a VLLMHPAConfig written by vllmConfig.
+func withBackend(config, backend string) string {
+	return strings.Replace(config, "  strategy: vllm\n", "  strategy: vllm\n  backend: "+backend+"\n", 1)
+}
+
+// firstScaleUp watches the Deployment's desired replicas, which the HPA
+// writes, and returns how long after start it first rose above minReplicas
+// (0 if it did not before ctx ended).
+func (e *suite) firstScaleUp(ctx context.Context, s *scaling, start time.Time) time.Duration {
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		d, err := e.cluster.Client.AppsV1().Deployments(s.hpa.namespace).Get(ctx, s.hpa.name, metav1.GetOptions{})
+		if err == nil && d.Spec.Replicas != nil && *d.Spec.Replicas > s.hpa.min {
+			return time.Since(start)
+		}
+		select {
+		case <-ctx.Done():
+			return 0
+		case <-tick.C:
+		}
+	}
 }
 
 func checkLoopback(pids map[string]int) error {
@@ -147,11 +238,14 @@ func checkLoopback(pids map[string]int) error {
 
 // timeline samples the loop every few seconds.
 type timeline struct {
-	gauge string
-	mu    sync.Mutex
-	load  int
-	rows  []timelineRow
-	start time.Time
+	metric string
+	// perPod returns the value per pod the column shows, and the pods in order.
+	perPod func() (map[string]float64, []string)
+	column string
+	mu     sync.Mutex
+	load   int
+	rows   []timelineRow
+	start  time.Time
 }
 
 type timelineRow struct {
@@ -168,14 +262,14 @@ func (tl *timeline) setLoad(workers int) {
 }
 
 // record samples every five seconds until ctx ends.
-func (tl *timeline) record(ctx context.Context, e *suite, s *scaling, coll *collector.Collector) {
+func (tl *timeline) record(ctx context.Context, e *suite, s *scaling) {
 	tl.mu.Lock()
 	tl.start = time.Now()
 	tl.mu.Unlock()
 	tick := time.NewTicker(5 * time.Second)
 	defer tick.Stop()
 	for {
-		tl.sample(ctx, e, s, coll)
+		tl.sample(ctx, e, s)
 		select {
 		case <-ctx.Done():
 			return
@@ -184,9 +278,9 @@ func (tl *timeline) record(ctx context.Context, e *suite, s *scaling, coll *coll
 	}
 }
 
-func (tl *timeline) sample(ctx context.Context, e *suite, s *scaling, coll *collector.Collector) {
+func (tl *timeline) sample(ctx context.Context, e *suite, s *scaling) {
 	row := timelineRow{}
-	values, pods := coll.PerPod(tl.gauge)
+	values, pods := tl.perPod()
 	var parts []string
 	for _, pod := range pods {
 		parts = append(parts, fmt.Sprintf("%s=%g", pod[strings.LastIndex(pod, "-")+1:], values[pod]))
@@ -218,7 +312,7 @@ func (tl *timeline) table() string {
 	tl.mu.Lock()
 	defer tl.mu.Unlock()
 	var b strings.Builder
-	fmt.Fprintf(&b, "%6s  %7s  %7s  %5s  %s\n", "time", "workers", "desired", "ready", "scraped "+tl.gauge+" per pod")
+	fmt.Fprintf(&b, "%6s  %7s  %7s  %5s  %s\n", "time", "workers", "desired", "ready", tl.column)
 	for _, r := range tl.rows {
 		fmt.Fprintf(&b, "%5.0fs  %7d  %7d  %5d  %s\n", r.at.Seconds(), r.load, r.desired, r.ready, r.perPod)
 	}

@@ -30,6 +30,7 @@ type suite struct {
 	gauges      *metricsserver.Registry
 	metricsPort int
 	crdsDir     string
+	kccCRDsDir  string
 	examplesDir string
 	sim         string // vllm-sim binary
 	loadgen     string // vllm-loadgen binary
@@ -90,6 +91,7 @@ func run(m *testing.M) int {
 		gauges:      &metricsserver.Registry{},
 		metricsPort: cluster.FreePort(),
 		crdsDir:     os.Getenv("VLLMHPA_CRDS_DIR"),
+		kccCRDsDir:  os.Getenv("VLLMHPA_KCC_CRDS_DIR"),
 		examplesDir: os.Getenv("VLLMHPA_EXAMPLES_DIR"),
 		sim:         os.Getenv("VLLMHPA_SIM"),
 		loadgen:     os.Getenv("VLLMHPA_LOADGEN"),

@@ -59,6 +59,7 @@ export VLLMHPA_KUSTOMIZE="$project/kustomize"
 export VLLMHPA_SIM="$project/vllm-sim"
 export VLLMHPA_LOADGEN="$project/vllm-loadgen"
 export VLLMHPA_CRDS_DIR="${VLLMHPA_CRDS_DIR:-$root/../shared/crds/gmp}"
+export VLLMHPA_KCC_CRDS_DIR="${VLLMHPA_KCC_CRDS_DIR:-$root/../shared/crds/kcc}"
 export VLLMHPA_EXAMPLES_DIR="${VLLMHPA_EXAMPLES_DIR:-$root/examples}"
 export VLLMHPA_E2E_REQUIRED=1
 

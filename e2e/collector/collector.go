@@ -57,9 +57,26 @@ type Collector struct {
 	// relabeling is the endpoint's metricRelabeling.
 	relabeling []*relabel.Config
 
-	mu     sync.Mutex
-	latest []metricsserver.Series
+	// ingestion is how long after a scrape its samples become readable
+	// (SetIngestionDelay); history keeps the scrapes not yet readable and the
+	// newest readable one.
+	ingestion time.Duration
+
+	mu      sync.Mutex
+	latest  []metricsserver.Series
+	history []scrapeAt
 }
+
+// scrapeAt is one scrape's samples and when they were taken.
+type scrapeAt struct {
+	at     time.Time
+	series []metricsserver.Series
+}
+
+// SetIngestionDelay models Cloud Monitoring's ingestion on the way from the
+// collector to the Stackdriver adapter: Gauge serves a scrape's samples only d
+// after the scrape (PerPod keeps showing the latest scrape). Set it before Run.
+func (c *Collector) SetIngestionDelay(d time.Duration) { c.ingestion = d }
 
 // New reads a rendered PodMonitoring; endpoints says where each pod serves.
 func New(client kubernetes.Interface, obj *unstructured.Unstructured, endpoints func() map[string]string) (*Collector, error) {
@@ -142,7 +159,25 @@ func (c *Collector) scrapeAll(ctx context.Context) {
 	}
 	c.mu.Lock()
 	c.latest = all
+	c.history = append(c.history, scrapeAt{at: time.Now(), series: all})
 	c.mu.Unlock()
+}
+
+// readable returns the samples of the newest scrape at least the ingestion
+// delay old, and drops the scrapes before it. Callers hold c.mu.
+func (c *Collector) readable() []metricsserver.Series {
+	cutoff := time.Now().Add(-c.ingestion)
+	newest := -1
+	for i, h := range c.history {
+		if !h.at.After(cutoff) {
+			newest = i
+		}
+	}
+	if newest < 0 {
+		return nil
+	}
+	c.history = c.history[newest:]
+	return c.history[0].series
 }
 
 var httpClient = &http.Client{Timeout: 5 * time.Second}
@@ -185,13 +220,14 @@ func scrape(ctx context.Context, url string, target map[string]string) ([]metric
 	return out, nil
 }
 
-// Gauge returns a Source of the latest samples of one gauge.
+// Gauge returns a Source of the readable samples of one gauge: the latest
+// scrape's, or with an ingestion delay the newest scrape that old.
 func (c *Collector) Gauge(name string) metricsserver.Source {
 	return metricsserver.SourceFunc(func(context.Context) ([]metricsserver.Series, error) {
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		var out []metricsserver.Series
-		for _, s := range c.latest {
+		for _, s := range c.readable() {
 			if s.Labels["__name__"] == name {
 				out = append(out, s)
 			}

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/metrics/pkg/apis/custom_metrics"
 	"k8s.io/metrics/pkg/apis/external_metrics"
@@ -66,7 +67,9 @@ var podsResource = schema.GroupResource{Resource: "pods"}
 // Adapter does: a pod's value is the sum of every series whose namespace and
 // pod labels name it, and pods without series are left out.
 type podMetrics struct {
-	client  kubernetes.Interface
+	client kubernetes.Interface
+	// dynamic reads AutoscalingMetric objects for GKE metric names (managed.go).
+	dynamic dynamic.Interface
 	sources *Registry
 }
 
@@ -169,12 +172,23 @@ func (p *podMetrics) perPod(ctx context.Context, src Source, namespace string, m
 	return sums, nil
 }
 
-func (p *podMetrics) GetMetricByName(ctx context.Context, name types.NamespacedName, info provider.CustomMetricInfo, metricSelector labels.Selector) (*custom_metrics.MetricValue, error) {
+// values returns the per-pod values of a metric: GKE's managed adapter's
+// (autoscaling.gke.io|...) read from the pods, the Stackdriver adapter's from
+// the sources.
+func (p *podMetrics) values(ctx context.Context, info provider.CustomMetricInfo, namespace string, metricSelector labels.Selector) (map[string]float64, error) {
+	if _, _, ok := ParseGKEMetricName(info.Metric); ok && info.GroupResource == podsResource && p.dynamic != nil {
+		p.sources.served(info.Metric)
+		return p.managedPerPod(ctx, namespace, info.Metric, metricSelector)
+	}
 	src, err := p.source(info)
 	if err != nil {
 		return nil, err
 	}
-	sums, err := p.perPod(ctx, src, name.Namespace, metricSelector)
+	return p.perPod(ctx, src, namespace, metricSelector)
+}
+
+func (p *podMetrics) GetMetricByName(ctx context.Context, name types.NamespacedName, info provider.CustomMetricInfo, metricSelector labels.Selector) (*custom_metrics.MetricValue, error) {
+	sums, err := p.values(ctx, info, name.Namespace, metricSelector)
 	if err != nil {
 		return nil, err
 	}
@@ -187,15 +201,11 @@ func (p *podMetrics) GetMetricByName(ctx context.Context, name types.NamespacedN
 }
 
 func (p *podMetrics) GetMetricBySelector(ctx context.Context, namespace string, selector labels.Selector, info provider.CustomMetricInfo, metricSelector labels.Selector) (*custom_metrics.MetricValueList, error) {
-	src, err := p.source(info)
+	sums, err := p.values(ctx, info, namespace, metricSelector)
 	if err != nil {
 		return nil, err
 	}
 	pods, err := p.client.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: selector.String()})
-	if err != nil {
-		return nil, err
-	}
-	sums, err := p.perPod(ctx, src, namespace, metricSelector)
 	if err != nil {
 		return nil, err
 	}

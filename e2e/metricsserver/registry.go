@@ -13,6 +13,56 @@ type Registry struct {
 	// requests counts, per gauge, the requests the server answered from its
 	// source, so that a test can wait for the HPA to have read a change.
 	requests map[string]int
+	// endpoints says, per namespace, where each pod's process serves: the
+	// managed adapter stand-in scrapes the pods there.
+	endpoints map[string]func() map[string]string
+	// last holds, per GKE metric name, the per-pod values last served.
+	last map[string]map[string]float64
+}
+
+// SetPodEndpoints tells the managed adapter stand-in where the pods of a
+// namespace serve (pod name to base URL); nil forgets the namespace.
+func (r *Registry) SetPodEndpoints(namespace string, f func() map[string]string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.endpoints == nil {
+		r.endpoints = map[string]func() map[string]string{}
+	}
+	if f == nil {
+		delete(r.endpoints, namespace)
+		return
+	}
+	r.endpoints[namespace] = f
+}
+
+func (r *Registry) podEndpoints(namespace string) map[string]string {
+	r.mu.RLock()
+	f := r.endpoints[namespace]
+	r.mu.RUnlock()
+	if f == nil {
+		return nil
+	}
+	return f()
+}
+
+// LastRead returns the per-pod values last served for a GKE metric name.
+func (r *Registry) LastRead(metric string) map[string]float64 {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := map[string]float64{}
+	for pod, v := range r.last[metric] {
+		out[pod] = v
+	}
+	return out
+}
+
+func (r *Registry) read(metric string, values map[string]float64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.last == nil {
+		r.last = map[string]map[string]float64{}
+	}
+	r.last[metric] = values
 }
 
 // Served returns how many requests the server has answered for the gauge.

@@ -1,5 +1,5 @@
 // Package metricsserver is a stand-in for the Custom Metrics Stackdriver
-// Adapter: an aggregated API server for custom.metrics.k8s.io (v1beta1,
+// Adapter, and for GKE's managed metrics adapter (managed.go): an aggregated API server for custom.metrics.k8s.io (v1beta1,
 // v1beta2) and external.metrics.k8s.io, built on
 // sigs.k8s.io/custom-metrics-apiserver, that answers the same metric names
 // (prometheus.googleapis.com|<metric>|gauge) from series held in memory
@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	basecmd "sigs.k8s.io/custom-metrics-apiserver/pkg/cmd"
@@ -62,7 +63,11 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	metrics := &podMetrics{client: client, sources: opts.Gauges}
+	dyn, err := dynamic.NewForConfig(config)
+	if err != nil {
+		return nil, err
+	}
+	metrics := &podMetrics{client: client, dynamic: dyn, sources: opts.Gauges}
 	adapter.WithCustomMetrics(metrics)
 	adapter.WithExternalMetrics(metrics)
 

@@ -282,31 +282,46 @@ func selects(sel, labels map[string]string) bool {
 }
 
 // autoscalingMetric is the part of GKE's AutoscalingMetric
-// (autoscaling.gke.io/v1beta1) the simulator reads: which gauge it exposes.
+// (autoscaling.gke.io/v1beta1) the simulator reads: which gauges it exposes,
+// in the documented form spec.metrics[].pod.containers[].metrics[].gauge
+// (cloud.google.com/kubernetes-engine/docs/how-to/expose-custom-metrics-autoscaling),
+// which vllm-hpa's backend gke writes.
 type autoscalingMetric struct {
 	Metadata struct {
 		Name string `json:"name"`
 	} `json:"metadata"`
 	Spec struct {
-		Metrics   []gkeMetric `json:"metrics"`
-		Endpoints []struct {
-			Metrics []gkeMetric `json:"metrics"`
-		} `json:"endpoints"`
+		Metrics []struct {
+			Pod *struct {
+				Containers []struct {
+					Metrics []struct {
+						Gauge *gkeGauge `json:"gauge"`
+					} `json:"metrics"`
+				} `json:"containers"`
+			} `json:"pod"`
+		} `json:"metrics"`
 	} `json:"spec"`
 }
 
-type gkeMetric struct {
-	Name  string `json:"name"`
-	Gauge struct {
-		PrometheusMetricName string `json:"prometheusMetricName"`
-	} `json:"gauge"`
+type gkeGauge struct {
+	Name                 string `json:"name"`
+	PrometheusMetricName string `json:"prometheusMetricName"`
 }
 
-// metrics lists the gauges wherever the object declares them.
-func (am autoscalingMetric) metrics() []gkeMetric {
-	all := append([]gkeMetric{}, am.Spec.Metrics...)
-	for _, e := range am.Spec.Endpoints {
-		all = append(all, e.Metrics...)
+// metrics lists the object's gauges.
+func (am autoscalingMetric) metrics() []gkeGauge {
+	var all []gkeGauge
+	for _, m := range am.Spec.Metrics {
+		if m.Pod == nil {
+			continue
+		}
+		for _, c := range m.Pod.Containers {
+			for _, g := range c.Metrics {
+				if g.Gauge != nil {
+					all = append(all, *g.Gauge)
+				}
+			}
+		}
 	}
 	return all
 }
@@ -318,14 +333,11 @@ func gaugeOf(name string, gke []autoscalingMetric) (string, Backend) {
 		gauge, _, _ := strings.Cut(rest, "|")
 		return gauge, BackendAdapter
 	}
+	// GKE's managed adapter serves autoscaling.gke.io|<AutoscalingMetric>|<gauge>.
 	for _, am := range gke {
 		for _, m := range am.metrics() {
-			g := m.Gauge.PrometheusMetricName
-			if g == "" {
-				continue
-			}
-			if name == m.Name || name == g || strings.Contains(name, am.Metadata.Name) && strings.Contains(name, m.Name) {
-				return g, BackendGKE
+			if m.PrometheusMetricName != "" && name == "autoscaling.gke.io|"+am.Metadata.Name+"|"+m.Name {
+				return m.PrometheusMetricName, BackendGKE
 			}
 		}
 	}

@@ -26,6 +26,7 @@ var ConfigMapKeys = []ConfigMapKey{
 	{"name", "metadata.name"},
 	{"namespace", "metadata.namespace"},
 	{"strategy", "spec.strategy"},
+	{"backend", "spec.backend"},
 	{"targetKind", "spec.scaleTargetRef.kind"},
 	{"targetName", "spec.scaleTargetRef.name"},
 	{"minReplicas", "spec.minReplicas"},
@@ -37,11 +38,15 @@ var ConfigMapKeys = []ConfigMapKey{
 	{"scrapePort", "spec.scrape.port"},
 	{"scrapePath", "spec.scrape.path"},
 	{"scrapeInterval", "spec.scrape.interval"},
+	{"scrapeMonitoring", "spec.scrape.monitoring"},
 	{"clusterResources", "spec.clusterResources"},
 	{"adapterImage", "spec.adapter.image"},
 	{"adapterHardening", "spec.adapter.hardening"},
 	{"adapterExternalMetrics", "spec.adapter.externalMetrics"},
 	{"gcpServiceAccount", "spec.adapter.gcpServiceAccount"},
+	{"workloadIdentityProjectID", "spec.adapter.workloadIdentity.projectID"},
+	{"workloadIdentityProjectNumber", "spec.adapter.workloadIdentity.projectNumber"},
+	{"workloadIdentityNamespace", "spec.adapter.workloadIdentity.namespace"},
 	{"gpuSource", "spec.gpu.source"},
 }
 
@@ -92,6 +97,8 @@ func FromConfigMapData(data map[string]string) (*VLLMHPAConfig, field.ErrorList)
 			c.Namespace = v
 		case "strategy":
 			s.Strategy = Strategy(v)
+		case "backend":
+			s.Backend = Backend(v)
 		case "targetKind":
 			s.ScaleTargetRef.Kind = v
 		case "targetName":
@@ -117,6 +124,8 @@ func FromConfigMapData(data map[string]string) (*VLLMHPAConfig, field.ErrorList)
 			scrape(c).Path = v
 		case "scrapeInterval":
 			scrape(c).Interval = v
+		case "scrapeMonitoring":
+			scrape(c).Monitoring = boolOf(key, v)
 		case "clusterResources":
 			s.ClusterResources = boolOf(key, v)
 		case "adapterHardening":
@@ -127,6 +136,12 @@ func FromConfigMapData(data map[string]string) (*VLLMHPAConfig, field.ErrorList)
 			adapter(c).Image = v
 		case "gcpServiceAccount":
 			adapter(c).GCPServiceAccount = v
+		case "workloadIdentityProjectID":
+			workloadIdentity(c).ProjectID = v
+		case "workloadIdentityProjectNumber":
+			workloadIdentity(c).ProjectNumber = v
+		case "workloadIdentityNamespace":
+			workloadIdentity(c).Namespace = v
 		case "gpuSource":
 			if c.Spec.GPU == nil {
 				c.Spec.GPU = &GPU{}
@@ -229,6 +244,14 @@ func adapter(c *VLLMHPAConfig) *Adapter {
 		c.Spec.Adapter = &Adapter{}
 	}
 	return c.Spec.Adapter
+}
+
+func workloadIdentity(c *VLLMHPAConfig) *WorkloadIdentity {
+	a := adapter(c)
+	if a.WorkloadIdentity == nil {
+		a.WorkloadIdentity = &WorkloadIdentity{}
+	}
+	return a.WorkloadIdentity
 }
 
 func configMapKeyNames() []string {

@@ -119,6 +119,7 @@ func (c *VLLMHPAConfig) Default() {
 	if s.GPU.Source == "" {
 		s.GPU.Source = DefaultGPUSource
 	}
+	c.defaultBackend()
 }
 
 // targetAPIVersion is the apiVersion of a supported workload kind, so that a

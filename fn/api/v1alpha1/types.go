@@ -60,6 +60,17 @@ type VLLMHPAConfigSpec struct {
 	// +required
 	Strategy Strategy `json:"strategy"`
 
+	// backend is how the metric reaches the HorizontalPodAutoscaler: adapter
+	// (Google Managed Prometheus scrapes the pods, Cloud Monitoring stores the
+	// series, the Custom Metrics Stackdriver Adapter serves them) or gke (GKE's
+	// managed metrics adapter reads the pods' endpoint itself, declared by an
+	// AutoscalingMetric: no adapter to run, no IAM, no Cloud Monitoring round trip;
+	// GKE 1.35.1-gke.1396000 or later with the HPA performance profile, strategy
+	// vllm only). Defaults to adapter.
+	// +optional
+	// +kubebuilder:default=adapter
+	Backend Backend `json:"backend,omitempty"`
+
 	// scaleTargetRef names the workload the HorizontalPodAutoscaler scales, in the
 	// config's namespace.
 	// +required
@@ -179,6 +190,13 @@ type Scrape struct {
 	// +optional
 	// +kubebuilder:default="15s"
 	Interval string `json:"interval,omitempty"`
+
+	// monitoring says whether to emit the Managed Prometheus PodMonitoring. The
+	// adapter backend reads the metric from it, so it must stay true there; with
+	// backend gke it only feeds dashboards and alerts. Defaults to true for backend
+	// adapter and false for backend gke.
+	// +optional
+	Monitoring *bool `json:"monitoring,omitempty"`
 }
 
 // Adapter configures the Custom Metrics Stackdriver Adapter.
@@ -214,6 +232,15 @@ type Adapter struct {
 	// +optional
 	// +kubebuilder:default=false
 	ExternalMetrics *bool `json:"externalMetrics,omitempty"`
+
+	// workloadIdentity, when set, emits the IAM grant that lets the adapter read
+	// Cloud Monitoring as Config Connector IAMPolicyMember objects, so the Google
+	// Cloud side lives in Git too: roles/monitoring.viewer for the adapter's
+	// Kubernetes service account, or, with gcpServiceAccount set,
+	// roles/iam.workloadIdentityUser on that Google service account and
+	// roles/monitoring.viewer for it. Backend adapter only.
+	// +optional
+	WorkloadIdentity *WorkloadIdentity `json:"workloadIdentity,omitempty"`
 }
 
 // GPUSource names the scrape of GKE's DCGM exporter that strategy gpu reads.

@@ -84,7 +84,8 @@ func validateSpec(fldPath *field.Path, s *VLLMHPAConfigSpec) field.ErrorList {
 		allErrs = append(allErrs, validateScrape(fldPath.Child("scrape"), s.Scrape)...)
 	}
 	allErrs = append(allErrs, validatePodSelector(fldPath.Child("podSelector"), s.PodSelector)...)
-	return append(allErrs, validateAdapter(fldPath.Child("adapter"), s.Adapter)...)
+	allErrs = append(allErrs, validateAdapter(fldPath.Child("adapter"), s.Adapter)...)
+	return append(allErrs, validateBackend(fldPath, s)...)
 }
 
 func validatePodSelector(fldPath *field.Path, selector map[string]string) field.ErrorList {

@@ -22,7 +22,6 @@ func MetricName(prometheusName string) string {
 func BuildHPA(c *v1alpha1.VLLMHPAConfig) *autoscalingv2.HorizontalPodAutoscaler {
 	s := c.Spec
 	ref := s.ScaleTargetRef
-	series, selector := ScaledSeries(c)
 	return &autoscalingv2.HorizontalPodAutoscaler{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "autoscaling/v2", Kind: "HorizontalPodAutoscaler"},
 		ObjectMeta: metav1.ObjectMeta{Name: c.Name, Namespace: c.Namespace},
@@ -33,7 +32,7 @@ func BuildHPA(c *v1alpha1.VLLMHPAConfig) *autoscalingv2.HorizontalPodAutoscaler 
 			Metrics: []autoscalingv2.MetricSpec{{
 				Type: autoscalingv2.PodsMetricSourceType,
 				Pods: &autoscalingv2.PodsMetricSource{
-					Metric: autoscalingv2.MetricIdentifier{Name: MetricName(series), Selector: selector},
+					Metric: MetricIdentifier(c),
 					Target: autoscalingv2.MetricTarget{
 						Type:         autoscalingv2.AverageValueMetricType,
 						AverageValue: ptr.To(resource.MustParse(string(*s.Metric.TargetAverageValue))),

@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/vllm-hpa/vllm-hpa/fn/api/v1alpha1"
+	"github.com/vllm-hpa/vllm-hpa/fn/internal/gke"
 	"github.com/vllm-hpa/vllm-hpa/fn/internal/gmp"
 )
 
@@ -69,10 +70,13 @@ var clusterScoped = map[schema.GroupKind]bool{
 // perModelKinds are the kinds of the objects the function emits for one config,
 // named and namespaced as the config is.
 var perModelKinds = map[schema.GroupKind]bool{
-	{Group: gmp.Group, Kind: "PodMonitoring"}:               true,
-	{Group: gmp.Group, Kind: "Rules"}:                       true,
-	{Group: "autoscaling", Kind: "HorizontalPodAutoscaler"}: true,
+	{Group: gmp.Group, Kind: "PodMonitoring"}:                   true,
+	{Group: gmp.Group, Kind: "Rules"}:                           true,
+	{Group: "autoscaling", Kind: "HorizontalPodAutoscaler"}:     true,
+	{Group: groupOf(gke.APIVersion), Kind: "AutoscalingMetric"}: true,
 }
+
+func groupOf(apiVersion string) string { return schema.FromAPIVersionAndKind(apiVersion, "").Group }
 
 // Generates reports whether the config owner ("namespace/name") may emit an
 // object of identity id, with any of its settings: its per-model objects, or
@@ -81,17 +85,42 @@ func Generates(owner string, id ID) bool {
 	if perModelKinds[schema.GroupKind{Group: id.Group, Kind: id.Kind}] {
 		return owner == id.Namespace+"/"+id.Name
 	}
-	return clusterWide()[id]
+	return IsClusterWide(id)
 }
 
 // MayGenerate reports whether some config may emit an object of identity id:
 // a per-model kind (any name is some config's name) or a cluster-wide object.
 func MayGenerate(id ID) bool {
-	return perModelKinds[schema.GroupKind{Group: id.Group, Kind: id.Kind}] || clusterWide()[id]
+	return perModelKinds[schema.GroupKind{Group: id.Group, Kind: id.Kind}] || IsClusterWide(id)
 }
 
-// IsClusterWide reports whether id is one of the objects all configs share.
-func IsClusterWide(id ID) bool { return clusterWide()[id] }
+// IsClusterWide reports whether id is one of the objects all configs share:
+// the cluster-wide objects, and the adapter's IAM grants, which are as
+// singular as the adapter but live in the namespace Config Connector manages
+// for the project, which the config names (spec.adapter.workloadIdentity.namespace).
+func IsClusterWide(id ID) bool {
+	if clusterWide()[id] {
+		return true
+	}
+	anywhere := id
+	anywhere.Namespace = ""
+	return workloadIdentityGrants()[anywhere]
+}
+
+// workloadIdentityGrants holds the identities, without their namespace, of
+// every IAMPolicyMember BuildWorkloadIdentity emits, in either form.
+var workloadIdentityGrants = sync.OnceValue(func() map[ID]bool {
+	ids := map[ID]bool{}
+	wi := &v1alpha1.WorkloadIdentity{ProjectID: "project", ProjectNumber: "1", Namespace: "project"}
+	for _, gsa := range []string{"", "reader@project.iam.gserviceaccount.com"} {
+		for _, v := range BuildWorkloadIdentity(&v1alpha1.Adapter{WorkloadIdentity: wi, GCPServiceAccount: gsa}) {
+			id := IDOf(v)
+			id.Namespace = ""
+			ids[id] = true
+		}
+	}
+	return ids
+})
 
 // clusterWide holds the identities of every cluster-wide object the function
 // emits with any of its settings: the adapter stack, hardened or not, with or

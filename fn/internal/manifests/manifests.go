@@ -34,14 +34,11 @@ func Build(configs []*v1alpha1.VLLMHPAConfig) []Object {
 	for _, c := range configs {
 		key := Key(c)
 		file := "vllmhpa-" + c.Name + ".yaml"
-		if c.Spec.Strategy == v1alpha1.StrategyVLLM {
-			out = append(out, Object{Value: BuildPodMonitoring(c), Owners: []string{key}, File: file})
-		}
-		if rules := BuildPerPodRules(c); rules != nil {
-			out = append(out, Object{Value: rules, Owners: []string{key}, File: file})
+		for _, v := range BuildMetricSource(c) {
+			out = append(out, Object{Value: v, Owners: []string{key}, File: file})
 		}
 		out = append(out, Object{Value: BuildHPA(c), Owners: []string{key}, File: file})
-		if !*c.Spec.ClusterResources {
+		if !*c.Spec.ClusterResources || !c.UsesAdapter() {
 			continue
 		}
 		if adapterConfig == nil {
@@ -58,6 +55,9 @@ func Build(configs []*v1alpha1.VLLMHPAConfig) []Object {
 	if adapterConfig != nil {
 		for _, v := range BuildAdapter(adapterConfig.Spec.Adapter) {
 			adapter = append(adapter, Object{Value: v, Owners: adapterOwners, File: AdapterFile})
+		}
+		for _, v := range BuildWorkloadIdentity(adapterConfig.Spec.Adapter) {
+			adapter = append(adapter, Object{Value: v, Owners: adapterOwners, File: WorkloadIdentityFile})
 		}
 	}
 	if len(dcgmOwners) > 0 {

@@ -38,9 +38,9 @@ func checkWorkload(p *prepared) fn.Results {
 	var results fn.Results
 	if missing := unmatched(c.Spec.PodSelector, w.PodLabels); len(missing) > 0 {
 		results = append(results, src.Result(fn.Error, field.Invalid(podSelectorPath, v1alpha1.FormatSelector(c.Spec.PodSelector), fmt.Sprintf(
-			"does not select the pods of %s (their labels: %s; missing %s), so the PodMonitoring would scrape nothing; "+
+			"does not select the pods of %s (their labels: %s; missing %s), so %s would scrape nothing; "+
 				"use labels of the pod template, or remove it to take them from the workload",
-			w.Describe(), v1alpha1.FormatSelector(w.PodLabels), strings.Join(missing, ", ")))))
+			w.Describe(), v1alpha1.FormatSelector(w.PodLabels), strings.Join(missing, ", "), scrapeObject(c)))))
 	}
 	vllm := w.VLLMContainer()
 	if vllm == nil {
@@ -49,8 +49,8 @@ func checkWorkload(p *prepared) fn.Results {
 	port := *c.Spec.Scrape.Port
 	if !servesPort(w, vllm, port) {
 		results = append(results, src.Result(fn.Warning, field.Invalid(scrapePortPath, port.String(), fmt.Sprintf(
-			"is neither a port of container %s in %s nor its --port; the PodMonitoring would find no target; "+
-				"use the container port's name or number", vllm.Name, w.Describe()))))
+			"is neither a port of container %s in %s nor its --port; %s would find no target; "+
+				"use the container port's name or number", vllm.Name, w.Describe(), scrapeObject(c)))))
 	}
 	if c.Spec.Metric.Name == v1alpha1.DefaultVLLMMetric {
 		results = append(results, checkMaxNumSeqs(p, vllm)...)
@@ -171,26 +171,27 @@ func checkDuplicateHPAs(p *plan, inv *inventory.Inventory, rep *report) {
 		key := targetKey(e.ID.Namespace, kind, name)
 		scaling[key] = append(scaling[key], e)
 	}
-	first := map[string]string{}
+	first := map[string]*v1alpha1.VLLMHPAConfig{}
 	for _, pc := range p.prepared {
 		src, c := pc.src, pc.config
 		target := targetKey(c.Namespace, c.Spec.ScaleTargetRef.Kind, c.Spec.ScaleTargetRef.Name)
 		if other, ok := first[target]; ok {
 			e := field.Duplicate(targetNamePath, c.Spec.ScaleTargetRef.Name)
-			e.Detail = fmt.Sprintf("config %s already autoscales %s %s/%s; two HorizontalPodAutoscalers on one workload fight over its replicas; keep one config per workload",
-				other, c.Spec.ScaleTargetRef.Kind, c.Namespace, c.Spec.ScaleTargetRef.Name)
+			e.Detail = fmt.Sprintf("config %s already autoscales %s %s/%s%s; two HorizontalPodAutoscalers on one workload fight over its replicas; keep one config per workload",
+				manifests.Key(other), c.Spec.ScaleTargetRef.Kind, c.Namespace, c.Spec.ScaleTargetRef.Name, backendClash(other.Spec.Backend, c.Spec.Backend))
 			rep.add("", src.Result(fn.Error, e))
 			continue
 		}
-		first[target] = manifests.Key(c)
+		first[target] = c
 		for _, e := range scaling[target] {
 			if e.ID.Name == c.Name || (ownedBy(e, p.keys) && !strings.EqualFold(e.Managed, "false")) {
 				continue // this run's own: written or removed by it
 			}
 			name := c.Spec.ScaleTargetRef.Name
 			dup := field.Duplicate(targetNamePath, name)
-			dup.Detail = fmt.Sprintf("HorizontalPodAutoscaler %s/%s in the package already scales %s %s/%s, and this config would add %s/%s; two HorizontalPodAutoscalers on one workload fight over its replicas; "+
-				"delete %s, or name another workload here", e.ID.Namespace, e.ID.Name, c.Spec.ScaleTargetRef.Kind, c.Namespace, name, c.Namespace, c.Name, e.ID.Name)
+			dup.Detail = fmt.Sprintf("HorizontalPodAutoscaler %s/%s in the package already scales %s %s/%s, and this config would add %s/%s%s; two HorizontalPodAutoscalers on one workload fight over its replicas; "+
+				"delete %s, or name another workload here", e.ID.Namespace, e.ID.Name, c.Spec.ScaleTargetRef.Kind, c.Namespace, name, c.Namespace, c.Name,
+				backendClash(hpaBackend(e.Object), c.Spec.Backend), e.ID.Name)
 			rep.add("", src.Result(fn.Error, dup))
 		}
 	}
@@ -238,7 +239,7 @@ func checkMetricsAPIs(objects []manifests.Object, items fn.KubeObjects) fn.Resul
 		if !registers[group] {
 			why := "no config sets spec.adapter.externalMetrics: true"
 			if group == manifests.CustomMetricsGroup {
-				why = "no config emits the adapter (spec.clusterResources: false)"
+				why = "no config emits the adapter (spec.clusterResources: false, or spec.backend: gke)"
 			}
 			r := config.ObjectResult(item, fn.Info, fmt.Sprintf(
 				"APIService %s serves %s from %s; the function leaves that API to it, as %s",

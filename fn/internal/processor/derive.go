@@ -43,7 +43,7 @@ func derive(p *prepared) fn.Results {
 		results = append(results, src.Note(fn.Info, scrapePortPath, port.String(), fmt.Sprintf(
 			"set to %s for %s: %s", port.String(), w.Describe(), why)))
 	}
-	return results
+	return append(results, resolvePortNumber(p)...)
 }
 
 // derivePort picks the port vLLM serves /metrics on: a container port named

@@ -24,6 +24,7 @@ var (
 	scrapePortPath  = field.NewPath("spec", "scrape", "port")
 	targetValuePath = field.NewPath("spec", "metric", "targetAverageValue")
 	behaviorPath    = field.NewPath("spec", "behavior")
+	backendPath     = field.NewPath("spec", "backend")
 )
 
 // prepared is one config ready to build, once prepare has reported no error.
@@ -68,6 +69,7 @@ func prepare(sources []*config.Source, inv *inventory.Inventory, rep *report) *p
 		p.dirs[manifests.Key(c.config)] = path.Dir(src.Path())
 	}
 	checkDuplicateHPAs(p, inv, rep)
+	rep.add("", checkGKEMetricCount(p)...)
 	return p
 }
 
@@ -85,6 +87,7 @@ func prepareConfig(src *config.Source, targets *targets, rep *report) *prepared 
 		return c
 	}
 	rep.add("", behaviorNotes(c)...)
+	rep.add("", backendWarnings(c)...)
 	if c.workload != nil {
 		rep.add(kindCheck, checkWorkload(c)...)
 	}

@@ -17,12 +17,13 @@ import (
 const full = `{
 	"apiVersion": "vllmhpa.dev/v1alpha1", "kind": "VLLMHPAConfig", "metadata": {"name": "gemma"},
 	"spec": {
-		"strategy": "vllm", "minReplicas": 1, "maxReplicas": 5, "clusterResources": true,
+		"strategy": "vllm", "backend": "adapter", "minReplicas": 1, "maxReplicas": 5, "clusterResources": true,
 		"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "vllm-gemma"},
 		"podSelector": {"app": "vllm-gemma"},
 		"metric": {"name": "vllm:num_requests_running", "targetAverageValue": 4, "labels": {"model_name": "gemma"}},
-		"scrape": {"port": 8000, "path": "/metrics", "interval": "15s"},
-		"adapter": {"image": "gcr.io/gke-release/custom-metrics-stackdriver-adapter:v0.16.10-gke.0", "hardening": true, "externalMetrics": false, "gcpServiceAccount": "a@b.iam.gserviceaccount.com"},
+		"scrape": {"port": 8000, "path": "/metrics", "interval": "15s", "monitoring": true},
+		"adapter": {"image": "gcr.io/gke-release/custom-metrics-stackdriver-adapter:v0.16.10-gke.0", "hardening": true, "externalMetrics": false, "gcpServiceAccount": "a@b.iam.gserviceaccount.com",
+			"workloadIdentity": {"projectID": "my-project", "projectNumber": "123456789012", "namespace": "my-project"}},
 		"gpu": {"source": "own"},
 		"behavior": {
 			"scaleUp": {"stabilizationWindowSeconds": 0, "selectPolicy": "Max", "tolerance": "50m",

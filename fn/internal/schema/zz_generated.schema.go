@@ -42,7 +42,31 @@ var configSchema = &Schema{
 							Type:    "string",
 							Summary: "image is the adapter's container image",
 						},
+						"workloadIdentity": {
+							Type:    "object",
+							Summary: "workloadIdentity, when set, emits the IAM grant that lets the adapter read Cloud Monitoring as Config Connector IAMPolicyMember objects, so the Google Cloud side lives in Git too: roles/monitoring.viewer for the adapter's Kubernetes service account, or, with gcpServiceAccount set, roles/iam.workloadIdentityUser on that Google service account and roles/monitoring.viewer for it",
+							Properties: map[string]*Schema{
+								"namespace": {
+									Type:    "string",
+									Summary: "namespace is where the IAMPolicyMember objects go: a namespace Config Connector reconciles",
+								},
+								"projectID": {
+									Type:    "string",
+									Summary: "projectID is the ID of the cluster's Google Cloud project, e.g. my-project: its Workload Identity pool is PROJECT_ID.svc.id.goog and its Cloud Monitoring holds the Managed Prometheus series",
+								},
+								"projectNumber": {
+									Type:    "string",
+									Summary: "projectNumber is the number of the same project, e.g. \"123456789012\", as a string (quote it in YAML): the Kubernetes service account's IAM principal names the project by number",
+								},
+							},
+							Required: []string{"projectID", "projectNumber"},
+						},
 					},
+				},
+				"backend": {
+					Type:    "string",
+					Summary: "backend is how the metric reaches the HorizontalPodAutoscaler: adapter (Google Managed Prometheus scrapes the pods, Cloud Monitoring stores the series, the Custom Metrics Stackdriver Adapter serves them) or gke (GKE's managed metrics adapter reads the pods' endpoint itself, declared by an AutoscalingMetric: no adapter to run, no IAM, no Cloud Monitoring round trip; GKE 1.35.1-gke.1396000 or later with the HPA performance profile, strategy vllm only)",
+					Enum:    []any{"adapter", "gke"},
 				},
 				"behavior": {
 					Type:    "object",
@@ -214,6 +238,10 @@ var configSchema = &Schema{
 						"interval": {
 							Type:    "string",
 							Summary: "interval is how often to scrape, as a Prometheus duration such as 15s or 1m",
+						},
+						"monitoring": {
+							Type:    "boolean",
+							Summary: "monitoring says whether to emit the Managed Prometheus PodMonitoring",
 						},
 						"path": {
 							Type:    "string",
