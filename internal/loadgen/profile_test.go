@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -357,5 +358,33 @@ func TestProfileOfSomethingElseSaysSo(t *testing.T) {
 	_, err := Profile(t.Context(), ProfileConfig{URL: ts.URL, Client: &http.Client{}, Clock: RealClock{}}, nil)
 	if err == nil || !strings.Contains(err.Error(), "/v1/models: status 404") || !strings.Contains(err.Error(), "--model") {
 		t.Errorf("error %v, want one naming /v1/models, its status and the --model way out", err)
+	}
+}
+
+// TestWriteProfileToFIFO: an -o path that is not a regular file (a named pipe
+// here, /dev/null for a user) is written to, never renamed over.
+func TestWriteProfileToFIFO(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "profile.fifo")
+	if err := syscall.Mkfifo(path, 0o600); err != nil {
+		t.Skipf("cannot make a named pipe here: %v", err)
+	}
+	read := make(chan []byte)
+	go func() {
+		b, _ := os.ReadFile(path)
+		read <- b
+	}()
+	want := "kind: VLLMServerProfile\n"
+	if err := writeFileAtomic(path, []byte(want)); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Lstat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode()&os.ModeNamedPipe == 0 {
+		t.Fatalf("%s is now %v, not the named pipe", path, fi.Mode())
+	}
+	if got := string(<-read); got != want {
+		t.Errorf("the pipe read %q, want %q", got, want)
 	}
 }

@@ -272,8 +272,13 @@ func writeProfile(o ProfileOptions, prof *v1alpha1.VLLMServerProfile, stdout io.
 }
 
 // writeFileAtomic writes data to a temporary file beside path and renames it
-// over path, so that a reader never sees half a file.
+// over path, so that a reader never sees half a file. A path that exists and is
+// not a regular file (/dev/null, a named pipe) is written to as it is: renaming
+// over it would replace the device with a file.
 func writeFileAtomic(path string, data []byte) error {
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		return os.WriteFile(path, data, 0o644)
+	}
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return err
