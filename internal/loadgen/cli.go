@@ -23,15 +23,23 @@ summarise latency, errors and throughput.
 
 Usage:
   vllm-loadgen [flags]
+  vllm-loadgen profile [flags]    measure a server at each concurrency level
+                                  and write a VLLMServerProfile (profile --help)
 
 Open loop (default): --rate requests per second, whatever the server does;
 a request due while --max-in-flight requests are unanswered is dropped and
-counted, never queued. Closed loop: --concurrency workers, each sending its
-next request when the previous one is answered.
+counted, never queued, so any --rate ends at --duration. Closed loop:
+--concurrency workers, each sending its next request when the previous one
+is answered. When --duration ends, requests in flight get --drain to finish,
+then are canceled.
 
 A progress line on stderr refreshes every second (plain lines every 10s when
 stderr is not a terminal; none with --quiet). Ctrl-C (SIGINT) or SIGTERM ends
-the run, cancels requests in flight and prints the summary.
+the run, cancels requests in flight and prints the summary; a second Ctrl-C
+quits at once.
+
+In --output json, a gauge that is NaN or infinite is null (JSON has no such
+numbers); counts stop at 9223372036854775807 rather than wrap.
 
 Ramps (--ramp): ` + RampSyntax + `
 Without --duration a ramp ends the run when it ends; a longer --duration
@@ -78,6 +86,7 @@ func ParseFlags(args []string, output io.Writer) (Options, error) {
 	fs.IntVar(&concurrency, "concurrency", 0, "run closed loop with this many workers instead of a --rate")
 	fs.IntVar(&o.Run.MaxInFlight, "max-in-flight", DefaultMaxInFlight, "most requests awaiting an answer at once; more are dropped")
 	fs.DurationVar(&o.Run.Duration, "duration", 0, "how long to run, e.g. 5m; 0 runs until Ctrl-C (or the --ramp's end)")
+	fs.DurationVar(&o.Run.Drain, "drain", DefaultDrain, "after --duration, how long requests in flight may finish before they are canceled")
 	fs.StringVar(&ramp, "ramp", "", "change the rate (or workers) over time; see Ramps above")
 	fs.DurationVar(&o.Run.Timeout, "timeout", DefaultTimeout, "how long one request may take")
 	fs.StringVar(&watch, "watch-metrics", "", "comma-separated vLLM /metrics URLs to print running/waiting/KV-cache gauges from")
@@ -114,6 +123,8 @@ func ParseFlags(args []string, output io.Writer) (Options, error) {
 		return o, fmt.Errorf("--duration (%s) must not be negative; use 0 to run until Ctrl-C", o.Run.Duration)
 	case o.Run.Timeout <= 0:
 		return o, fmt.Errorf("--timeout (%s) must be positive", o.Run.Timeout)
+	case o.Run.Drain <= 0:
+		return o, fmt.Errorf("--drain (%s) must be positive", o.Run.Drain)
 	case o.WatchInterval <= 0:
 		return o, fmt.Errorf("--watch-interval (%s) must be positive", o.WatchInterval)
 	case outputFmt != "text" && outputFmt != "json":
@@ -165,6 +176,9 @@ func parseHTTPURL(flagName, raw string) (*url.URL, error) {
 // Main runs vllm-loadgen with args until its duration ends or SIGINT/SIGTERM
 // arrives, prints the summary and returns the exit code.
 func Main(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "profile" {
+		return ProfileMain(args[1:], stdout, stderr)
+	}
 	o, err := ParseFlags(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -175,6 +189,12 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		// After the first signal the default action returns: a second Ctrl-C
+		// ends the process even if a request refuses to be canceled.
+		<-ctx.Done()
+		stop()
+	}()
 	return run(ctx, o, stdout, stderr, isTerminal(stderr))
 }
 

@@ -14,13 +14,13 @@ import (
 func TestFlagsAreTheDocumentedContract(t *testing.T) {
 	o, err := ParseFlags(strings.Fields(
 		"--url http://127.0.0.1:9000/ --model m --prompt hello --max-tokens 8 --rate 2.5 --max-in-flight 9 "+
-			"--duration 1m --timeout 10s --watch-metrics http://a:8000,http://b:8000/custom --watch-interval 2s --output json --quiet"), io.Discard)
+			"--duration 1m --drain 3s --timeout 10s --watch-metrics http://a:8000,http://b:8000/custom --watch-interval 2s --output json --quiet"), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if o.Run.URL != "http://127.0.0.1:9000" || o.Run.Model != "m" || o.Run.Prompt != "hello" || o.Run.MaxTokens != 8 ||
 		o.Run.ClosedLoop || o.Run.Schedule.At(time.Hour) != 2.5 || o.Run.MaxInFlight != 9 || o.Run.Duration != time.Minute ||
-		o.Run.Timeout != 10*time.Second || o.WatchInterval != 2*time.Second || !o.JSON || !o.Quiet {
+		o.Run.Timeout != 10*time.Second || o.Run.Drain != 3*time.Second || o.WatchInterval != 2*time.Second || !o.JSON || !o.Quiet {
 		t.Errorf("parsed %+v", o)
 	}
 	if want := []string{"http://a:8000/metrics", "http://b:8000/custom"}; strings.Join(o.WatchURLs, " ") != strings.Join(want, " ") {
@@ -32,7 +32,7 @@ func TestFlagsAreTheDocumentedContract(t *testing.T) {
 		t.Fatal(err)
 	}
 	if d.Run.URL != "http://localhost:8081" || d.Run.Model != "google/gemma-3-1b-it" || d.Run.Schedule.At(0) != 1 ||
-		d.Run.ClosedLoop || d.Run.MaxInFlight != 64 || d.Run.Duration != 0 || d.WatchInterval != 5*time.Second || d.JSON {
+		d.Run.ClosedLoop || d.Run.MaxInFlight != 64 || d.Run.Duration != 0 || d.Run.Drain != 10*time.Second || d.WatchInterval != 5*time.Second || d.JSON {
 		t.Errorf("defaults %+v", d)
 	}
 
@@ -57,6 +57,7 @@ func TestFlagErrorsNameTheFix(t *testing.T) {
 		{"--watch-metrics ftp://x", "--watch-metrics"},
 		{"--output yaml", "not text or json"},
 		{"--duration -1s", "must not be negative"},
+		{"--drain 0s", "--drain (0s) must be positive"},
 		{"8081", "takes flags only"},
 	} {
 		_, err := ParseFlags(strings.Fields(tc.args), io.Discard)
@@ -170,5 +171,33 @@ func TestSIGINTPrintsTheSummary(t *testing.T) {
 				t.Errorf("summary %+v; want interrupted, every held request canceled, an errors map and the last metrics", sum)
 			}
 		})
+	}
+}
+
+func TestSIGINTEndsAHugeRateWithItsSummary(t *testing.T) {
+	s := newSim(t, nil) // holds every request
+	stdout, stderr := newSyncBuffer(), newSyncBuffer()
+	exited := make(chan int, 1)
+	go func() {
+		exited <- Main([]string{"--url", s.url, "--rate", "1e12", "--max-in-flight", "8", "--output", "json", "--quiet"}, stdout, stderr)
+	}()
+	s.waitEntered(t, 8) // Main runs, so its signal handler is installed
+	if err := syscall.Kill(syscall.Getpid(), syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case code := <-exited:
+		if code != 0 {
+			t.Fatalf("exit code %d after SIGINT; stderr:\n%s", code, stderr.String())
+		}
+	case <-time.After(waitLimit):
+		t.Fatal("vllm-loadgen --rate 1e12 did not stop on SIGINT")
+	}
+	var sum Summary
+	if err := json.Unmarshal([]byte(stdout.String()), &sum); err != nil {
+		t.Fatalf("stdout is not the JSON summary: %v\n%s", err, stdout.String())
+	}
+	if !sum.Interrupted || sum.Sent != 8 || sum.Canceled != 8 || sum.Dropped < 1 {
+		t.Errorf("summary %+v; want interrupted, 8 sent and canceled, the rest dropped", sum)
 	}
 }

@@ -92,9 +92,17 @@ func (c *chatClient) do(ctx context.Context) result {
 		return result{latency: latency, errClass: fmt.Sprint(resp.StatusCode), errBody: string(body)}
 	}
 	var parsed chatResponse
-	if err := json.Unmarshal(body, &parsed); err != nil || len(parsed.Choices) == 0 || parsed.Usage == nil {
+	invalid := func(why string) result {
 		return result{latency: latency, errClass: errInvalidResponse,
-			errBody: "status " + fmt.Sprint(resp.StatusCode) + " without choices and usage: " + string(body)}
+			errBody: fmt.Sprintf("status %d %s: %s", resp.StatusCode, why, body)}
+	}
+	switch err := json.Unmarshal(body, &parsed); {
+	case err != nil:
+		return invalid("with a body that is not a chat completion (" + err.Error() + ")")
+	case len(parsed.Choices) == 0 || parsed.Usage == nil:
+		return invalid("without choices and usage")
+	case parsed.Usage.CompletionTokens < 0:
+		return invalid(fmt.Sprintf("with a negative usage.completion_tokens (%d)", parsed.Usage.CompletionTokens))
 	}
 	return result{latency: latency, outputTokens: parsed.Usage.CompletionTokens}
 }

@@ -1,7 +1,11 @@
 package loadgen
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"sync"
 	"testing"
@@ -84,24 +88,27 @@ func (c *fakeClock) step(t *testing.T, tk *fakeTicker) {
 	}
 }
 
-// sim is an in-process vllm-sim whose generations wait for tokens from release,
-// and which records the most requests it held at once.
+// sim is an in-process vllm-sim behind a door that holds every generation
+// request until the test releases it, and that records the most requests it
+// held at once. Past the door the stand-in answers at once (all its times are
+// zero) unless the test configures it otherwise.
 type sim struct {
 	url     string
 	release chan struct{}
 
-	mu      sync.Mutex
-	held    int // requests inside the server: running + waiting
-	maxHeld int
-	entered int // requests that started generating
-	changed chan struct{}
+	mu       sync.Mutex
+	held     int // requests at the door or inside the stand-in
+	maxHeld  int
+	entered  int // requests that reached the door
+	inEngine int // running + waiting inside the stand-in
+	changed  chan struct{}
 }
 
 func newSim(t *testing.T, mutate func(*vllmsim.Config)) *sim {
 	t.Helper()
 	s := &sim{release: make(chan struct{}, 10_000), changed: make(chan struct{})}
 	cfg := vllmsim.DefaultConfig()
-	cfg.Sleep = s.sleep
+	cfg.TimePerToken, cfg.TimePerTokenPerSeq, cfg.PrefillTimePerToken, cfg.RequestOverhead = 0, 0, 0, 0
 	cfg.OnSchedule = s.observe
 	if mutate != nil {
 		mutate(&cfg)
@@ -110,30 +117,54 @@ func newSim(t *testing.T, mutate func(*vllmsim.Config)) *sim {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(srv)
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			// Read the body first: only then does the server notice a client that leaves.
+			body, err := io.ReadAll(r.Body)
+			if err != nil {
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			if !s.hold(r.Context()) {
+				return
+			}
+			defer s.leave()
+		}
+		srv.ServeHTTP(w, r)
+	}))
 	t.Cleanup(ts.Close)
 	s.url = ts.URL
 	return s
 }
 
-func (s *sim) sleep(ctx context.Context, _ time.Duration) error {
+// hold waits at the door for a release; false when the client left first.
+func (s *sim) hold(ctx context.Context) bool {
 	s.mu.Lock()
 	s.entered++
+	s.held++
+	s.maxHeld = max(s.maxHeld, s.held)
 	s.notifyLocked()
 	s.mu.Unlock()
 	select {
 	case <-s.release:
-		return nil
+		return true
 	case <-ctx.Done():
-		return ctx.Err()
+		s.leave()
+		return false
 	}
+}
+
+func (s *sim) leave() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.held--
+	s.notifyLocked()
 }
 
 func (s *sim) observe(running, waiting int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.held = running + waiting
-	s.maxHeld = max(s.maxHeld, s.held)
+	s.inEngine = running + waiting
 	s.notifyLocked()
 }
 
@@ -142,10 +173,10 @@ func (s *sim) notifyLocked() {
 	s.changed = make(chan struct{})
 }
 
-// releaseAll lets every held and future generation finish at once.
+// releaseAll lets every held and future request through.
 func (s *sim) releaseAll() { close(s.release) }
 
-// releaseN lets n generations finish.
+// releaseN lets n requests through.
 func (s *sim) releaseN(n int) {
 	for range n {
 		s.release <- struct{}{}
@@ -158,23 +189,38 @@ func (s *sim) maxConcurrent() int {
 	return s.maxHeld
 }
 
-// waitEntered returns once n requests have started generating.
-func (s *sim) waitEntered(t *testing.T, n int) {
+// waitFor returns once cond holds for the sim's counts.
+func (s *sim) waitFor(t *testing.T, what string, cond func(s *sim) bool) {
 	t.Helper()
 	deadline := time.After(waitLimit)
 	for {
 		s.mu.Lock()
-		got, changed := s.entered, s.changed
+		ok, changed := cond(s), s.changed
 		s.mu.Unlock()
-		if got >= n {
+		if ok {
 			return
 		}
 		select {
 		case <-changed:
 		case <-deadline:
-			t.Fatalf("the server saw %d requests start, want %d", got, n)
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			t.Fatalf("never %s: entered %d held %d in the engine %d", what, s.entered, s.held, s.inEngine)
 		}
 	}
+}
+
+// waitEntered returns once n requests have reached the server.
+func (s *sim) waitEntered(t *testing.T, n int) {
+	t.Helper()
+	s.waitFor(t, fmt.Sprintf("%d requests reached the server", n), func(s *sim) bool { return s.entered >= n })
+}
+
+// stallEngine is a vllmsim.Config.Sleep that never lets a step end: requests
+// stay inside the stand-in, running or waiting, until their clients leave.
+func stallEngine(ctx context.Context, _ time.Duration) error {
+	<-ctx.Done()
+	return ctx.Err()
 }
 
 // runAsync starts Run and returns a channel with its summary.

@@ -2,8 +2,10 @@ package loadgen
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"sync"
 	"time"
@@ -22,14 +24,28 @@ const (
 	metricGPUCache = "vllm:gpu_cache_usage_perc"
 )
 
+// Gauge is a scraped gauge value. Prometheus text may carry NaN and ±Inf,
+// which JSON cannot: MarshalJSON writes them as null. Text output prints them
+// as NaN, +Inf and -Inf.
+type Gauge float64
+
+// MarshalJSON writes a finite value as a JSON number and NaN or ±Inf as null.
+func (g Gauge) MarshalJSON() ([]byte, error) {
+	f := float64(g)
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return []byte("null"), nil
+	}
+	return json.Marshal(f)
+}
+
 // MetricsSample is one scrape of one vLLM /metrics URL.
 type MetricsSample struct {
 	URL string `json:"url"`
 	// Running and Waiting add up all series of the URL (as the Stackdriver
 	// adapter adds up the series of one pod); KVCacheUsage is their mean (0-1).
-	Running      float64 `json:"num_requests_running"`
-	Waiting      float64 `json:"num_requests_waiting"`
-	KVCacheUsage float64 `json:"kv_cache_usage_perc"`
+	Running      Gauge `json:"num_requests_running"`
+	Waiting      Gauge `json:"num_requests_waiting"`
+	KVCacheUsage Gauge `json:"kv_cache_usage_perc"`
 	// Error says why the scrape failed; the values are then zero.
 	Error string `json:"error,omitempty"`
 }
@@ -87,7 +103,7 @@ func fetchFamilies(ctx context.Context, client *http.Client, url string) (map[st
 	return families, nil
 }
 
-func sumOf(f *dto.MetricFamily) (float64, bool) {
+func sumOf(f *dto.MetricFamily) (Gauge, bool) {
 	if f == nil || len(f.GetMetric()) == 0 {
 		return 0, false
 	}
@@ -95,15 +111,15 @@ func sumOf(f *dto.MetricFamily) (float64, bool) {
 	for _, m := range f.GetMetric() {
 		sum += value(m)
 	}
-	return sum, true
+	return Gauge(sum), true
 }
 
-func meanOf(f *dto.MetricFamily) (float64, int) {
+func meanOf(f *dto.MetricFamily) (Gauge, int) {
 	sum, ok := sumOf(f)
 	if !ok {
 		return 0, 0
 	}
-	return sum / float64(len(f.GetMetric())), len(f.GetMetric())
+	return sum / Gauge(len(f.GetMetric())), len(f.GetMetric())
 }
 
 // value reads a gauge, or an untyped sample from an exporter that omits # TYPE.
@@ -128,9 +144,9 @@ func Average(samples []MetricsSample) (avg MetricsSample, n int) {
 		avg.KVCacheUsage += s.KVCacheUsage
 	}
 	if n > 0 {
-		avg.Running /= float64(n)
-		avg.Waiting /= float64(n)
-		avg.KVCacheUsage /= float64(n)
+		avg.Running /= Gauge(n)
+		avg.Waiting /= Gauge(n)
+		avg.KVCacheUsage /= Gauge(n)
 	}
 	return avg, n
 }

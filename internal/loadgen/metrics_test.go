@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,7 +13,8 @@ import (
 	"github.com/vllm-hpa/vllm-hpa/internal/vllmsim"
 )
 
-// holdRequests sends n requests to s and returns once the server holds them all.
+// holdRequests sends n requests into s, whose engine must be stalled, and
+// returns once the stand-in holds them all, running or waiting.
 func holdRequests(t *testing.T, s *sim, n int) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -29,26 +31,26 @@ func holdRequests(t *testing.T, s *sim, n int) {
 	for range n {
 		wg.Go(func() { client.do(ctx) })
 	}
-	deadline := time.After(waitLimit)
-	for {
-		s.mu.Lock()
-		held, changed := s.held, s.changed
-		s.mu.Unlock()
-		if held == n {
-			return
-		}
-		select {
-		case <-changed:
-		case <-deadline:
-			t.Fatalf("server holds %d requests, want %d", held, n)
-		}
-	}
+	s.waitFor(t, fmt.Sprintf("%d requests inside the stand-in", n), func(s *sim) bool { return s.inEngine == n })
+}
+
+// stalledSim is a stand-in whose requests stay inside it, with room in its KV
+// cache for kvTokens one-word prompts.
+func stalledSim(t *testing.T, maxNumSeqs, kvTokens int) *sim {
+	s := newSim(t, func(c *vllmsim.Config) {
+		c.MaxNumSeqs = maxNumSeqs
+		c.MaxModelLen = 2
+		c.KVCacheTokens = kvTokens
+		c.Sleep = stallEngine
+	})
+	s.releaseAll()
+	return s
 }
 
 func TestScrapeReadsTheVLLMGauges(t *testing.T) {
-	full := newSim(t, func(c *vllmsim.Config) { c.MaxNumSeqs = 2 })
+	full := stalledSim(t, 2, 2)
 	holdRequests(t, full, 5)
-	half := newSim(t, func(c *vllmsim.Config) { c.MaxNumSeqs = 2 })
+	half := stalledSim(t, 2, 2)
 	holdRequests(t, half, 1)
 
 	samples := ScrapeAll(t.Context(), http.DefaultClient, []string{full.url + "/metrics", half.url + "/metrics"})
@@ -110,7 +112,7 @@ vllm:gpu_cache_usage_perc{model_name="a"} 0.25
 }
 
 func TestWatchScrapesAtOnceAndEveryInterval(t *testing.T) {
-	s := newSim(t, func(c *vllmsim.Config) { c.MaxNumSeqs = 4 })
+	s := stalledSim(t, 4, 4)
 	clock := newFakeClock()
 	rounds := make(chan []MetricsSample)
 	ctx, stop := context.WithCancel(t.Context())

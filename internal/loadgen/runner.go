@@ -19,6 +19,7 @@ const (
 	DefaultMaxInFlight = 64
 	DefaultTimeout     = 2 * time.Minute
 	DefaultTick        = 10 * time.Millisecond
+	DefaultDrain       = 10 * time.Second
 )
 
 // Config describes a run.
@@ -37,6 +38,9 @@ type Config struct {
 	MaxInFlight int
 	// Duration ends the run; 0 runs until ctx ends.
 	Duration time.Duration
+	// Drain bounds how long requests still in flight when Duration ends may
+	// finish; then they are canceled (counted as canceled). Default 10s.
+	Drain time.Duration
 	// Timeout bounds one request.
 	Timeout time.Duration
 	// Tick is how often the schedule is read; default 10ms.
@@ -55,6 +59,9 @@ func (c Config) withDefaults() Config {
 	if c.Timeout <= 0 {
 		c.Timeout = DefaultTimeout
 	}
+	if c.Drain <= 0 {
+		c.Drain = DefaultDrain
+	}
 	if c.MaxInFlight <= 0 {
 		c.MaxInFlight = DefaultMaxInFlight
 	}
@@ -67,8 +74,10 @@ func (c Config) withDefaults() Config {
 }
 
 // Run sends load as cfg describes until cfg.Duration has passed or ctx ends,
-// and records every outcome in rec. At the end of the duration it waits for
-// the requests in flight; when ctx ends it cancels them.
+// and records every outcome in rec. At the end of the duration it waits up to
+// cfg.Drain for the requests in flight; when ctx ends it cancels them. Whatever
+// the rate, at most cfg.MaxInFlight requests are outstanding and the work per
+// tick is bounded: requests due beyond the bound are counted as dropped at once.
 func Run(ctx context.Context, cfg Config, rec *Recorder) (Summary, error) {
 	cfg = cfg.withDefaults()
 	client, err := newChatClient(cfg)
@@ -106,8 +115,8 @@ func Run(ctx context.Context, cfg Config, rec *Recorder) (Summary, error) {
 			})
 		}}
 	} else {
-		p = &ratePacer{sched: cfg.Schedule, launch: func() {
-			if rec.tryBegin(cfg.MaxInFlight) {
+		p = &ratePacer{sched: cfg.Schedule, launch: func(due int64) {
+			for range rec.beginUpTo(due, cfg.MaxInFlight) {
 				requests.Go(func() { send() })
 			}
 		}}
@@ -139,18 +148,29 @@ pace:
 	ticker.Stop()
 	p.stop()
 
-	// An interruption (ctx ended) cancels the requests in flight at once.
+	// An interruption (ctx ended) cancels the requests in flight at once; at
+	// the end of the duration they get cfg.Drain to finish.
 	drained := make(chan struct{})
 	go func() {
 		requests.Wait()
 		close(drained)
 	}()
-	select {
-	case <-drained:
-	case <-ctx.Done():
-		interrupted = true
+	if interrupted {
 		cancelRequests()
 		<-drained
+	} else {
+		drain := cfg.Clock.NewTicker(cfg.Drain)
+		select {
+		case <-drained:
+		case <-ctx.Done():
+			interrupted = true
+			cancelRequests()
+			<-drained
+		case <-drain.C():
+			cancelRequests()
+			<-drained
+		}
+		drain.Stop()
 	}
 	rec.markEnd(cfg.Clock.Now(), interrupted)
 	return rec.Summary(), nil
@@ -176,20 +196,35 @@ func pause(clock Clock, stop <-chan struct{}, done <-chan struct{}) {
 	}
 }
 
-// ratePacer launches requests so that by elapsed time t, ceil(∫ rate) have been
-// due: exact for any schedule, whatever the tick.
+// ratePacer makes requests due so that by elapsed time t, ceil(∫ rate) have
+// been due: exact for any schedule, whatever the tick. It hands launch the
+// count due since the last tick, in one call, so a rate of 1e12 costs no more
+// per tick than a rate of 1.
 type ratePacer struct {
 	sched  Schedule
 	due    int64
-	launch func()
+	launch func(due int64)
 }
 
 func (p *ratePacer) advance(elapsed time.Duration) {
-	// The epsilon keeps float error from making a whole request due early.
-	target := int64(math.Ceil(p.sched.Cumulative(elapsed) - 1e-9))
-	for ; p.due < target; p.due++ {
-		p.launch()
+	if target := dueBy(p.sched, elapsed); target > p.due {
+		p.launch(target - p.due)
+		p.due = target
 	}
+}
+
+// dueBy is how many requests the schedule makes due by elapsed, saturating at
+// math.MaxInt64 for rates no run could send.
+func dueBy(s Schedule, elapsed time.Duration) int64 {
+	// The epsilon keeps float error from making a whole request due early.
+	c := math.Ceil(s.Cumulative(elapsed) - 1e-9)
+	switch {
+	case !(c > 0): // also NaN
+		return 0
+	case c >= math.MaxInt64:
+		return math.MaxInt64
+	}
+	return int64(c)
 }
 
 func (p *ratePacer) stop() {}

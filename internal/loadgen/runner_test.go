@@ -62,7 +62,7 @@ func mustRamp(t *testing.T, s string) Schedule {
 }
 
 func TestInFlightBoundDropsInsteadOfQueueing(t *testing.T) {
-	s := newSim(t, nil) // generations wait until released
+	s := newSim(t, nil) // requests wait until released
 	clock := newFakeClock()
 	const tick = 100 * time.Millisecond
 	done := runAsync(t.Context(), Config{
@@ -205,24 +205,6 @@ func TestWrongModelAndDeadServerAreErrors(t *testing.T) {
 				t.Errorf("first %s error %q does not mention %q", tc.class, sum.ErrorBodies[tc.class], tc.body)
 			}
 		})
-	}
-}
-
-func TestPercentilesAreNearestRank(t *testing.T) {
-	var lat []time.Duration
-	for i := 1; i <= 100; i++ {
-		lat = append(lat, time.Duration(i)*time.Millisecond)
-	}
-	for _, tc := range []struct{ p, want float64 }{{0.5, 50}, {0.9, 90}, {0.99, 99}, {1, 100}} {
-		if got := percentileMs(lat, tc.p); got != tc.want {
-			t.Errorf("p%g of 1..100ms = %gms, want %g", tc.p*100, got, tc.want)
-		}
-	}
-	if got := percentileMs(lat[:1], 0.99); got != 1 {
-		t.Errorf("p99 of one sample = %g, want that sample", got)
-	}
-	if got := percentileMs(nil, 0.5); got != 0 {
-		t.Errorf("p50 of nothing = %g, want 0", got)
 	}
 }
 

@@ -20,6 +20,7 @@ const (
 	errTransport       = "transport"        // connection refused, reset, DNS...
 	errTimeout         = "timeout"          // --timeout elapsed
 	errInvalidResponse = "invalid_response" // 2xx whose body is not a chat completion
+	errStream          = "stream"           // a stream that broke or reported an error after it started
 )
 
 // Recorder accumulates the outcome of a run. It is safe for concurrent use;
@@ -67,16 +68,28 @@ func (r *Recorder) errorTotal() int64 {
 
 // tryBegin counts a request as sent unless limit requests are already in
 // flight, in which case it counts it as dropped and returns false.
-func (r *Recorder) tryBegin(limit int) bool {
+func (r *Recorder) tryBegin(limit int) bool { return r.beginUpTo(1, limit) == 1 }
+
+// beginUpTo counts as sent as many of due requests as fit beside the ones in
+// flight (at most limit in flight), counts the rest as dropped and returns how
+// many were counted as sent: the caller sends exactly those.
+func (r *Recorder) beginUpTo(due int64, limit int) int64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.inFlight >= int64(limit) {
-		r.dropped++
-		return false
+	start := max(0, min(due, int64(limit)-r.inFlight))
+	r.inFlight += start
+	r.sent += start
+	r.dropped = addSaturating(r.dropped, due-start)
+	return start
+}
+
+// addSaturating adds two non-negative counts, stopping at math.MaxInt64
+// instead of wrapping to a negative total.
+func addSaturating(a, b int64) int64 {
+	if b > math.MaxInt64-a {
+		return math.MaxInt64
 	}
-	r.inFlight++
-	r.sent++
-	return true
+	return a + b
 }
 
 func (r *Recorder) finish(res result) {
@@ -89,7 +102,7 @@ func (r *Recorder) finish(res result) {
 	case res.errClass == "":
 		r.ok++
 		r.latencies = append(r.latencies, res.latency)
-		r.outputTokens += int64(res.outputTokens)
+		r.outputTokens = addSaturating(r.outputTokens, int64(res.outputTokens))
 	default:
 		r.errors[res.errClass]++
 		if _, seen := r.errorBodies[res.errClass]; !seen {
@@ -115,12 +128,14 @@ func truncate(s string, n int) string {
 // Summary is the outcome of a run; --output json prints it as is.
 type Summary struct {
 	DurationSeconds float64 `json:"duration_seconds"`
-	// Sent counts requests put on the wire; Dropped counts those skipped
-	// because --max-in-flight requests were already waiting for an answer.
+	// Sent counts requests put on the wire; Dropped counts those due but not
+	// sent because --max-in-flight requests were already waiting for an answer
+	// (it stops at 9223372036854775807 rather than wrap).
 	Sent    int64 `json:"sent"`
 	OK      int64 `json:"ok"`
 	Dropped int64 `json:"dropped"`
-	// Canceled counts requests cut off by SIGINT/SIGTERM before they were answered.
+	// Canceled counts requests cut off before they were answered: by SIGINT or
+	// SIGTERM, or still in flight --drain after the --duration ended.
 	Canceled int64 `json:"canceled"`
 	// Errors counts failed requests by HTTP status ("500") or by "transport",
 	// "timeout" or "invalid_response"; ErrorBodies has the first body of each, truncated.
@@ -131,13 +146,15 @@ type Summary struct {
 	P50Ms float64 `json:"p50_ms"`
 	P90Ms float64 `json:"p90_ms"`
 	P99Ms float64 `json:"p99_ms"`
-	// Throughput of successful requests over the whole run.
+	// Throughput of successful requests over the whole run. OutputTokens adds
+	// up usage.completion_tokens and stops at 9223372036854775807 rather than wrap.
 	RequestsPerSecond     float64 `json:"requests_per_second"`
 	OutputTokens          int64   `json:"output_tokens"`
 	OutputTokensPerSecond float64 `json:"output_tokens_per_second"`
 	// Interrupted is true when a signal ended the run.
 	Interrupted bool `json:"interrupted"`
-	// Metrics is the last scrape of each --watch-metrics URL.
+	// Metrics is the last scrape of each --watch-metrics URL. A gauge that is
+	// NaN or infinite is null in JSON, which has no such numbers.
 	Metrics []MetricsSample `json:"metrics,omitempty"`
 }
 
@@ -163,9 +180,9 @@ func (r *Recorder) Summary() Summary {
 	}
 	lat := slices.Clone(r.latencies)
 	slices.Sort(lat)
-	s.P50Ms = percentileMs(lat, 0.50)
-	s.P90Ms = percentileMs(lat, 0.90)
-	s.P99Ms = percentileMs(lat, 0.99)
+	s.P50Ms = ms(Percentile(lat, 50))
+	s.P90Ms = ms(Percentile(lat, 90))
+	s.P99Ms = ms(Percentile(lat, 99))
 	if d := r.end.Sub(r.start); d > 0 {
 		s.DurationSeconds = d.Seconds()
 		s.RequestsPerSecond = float64(r.ok) / d.Seconds()
@@ -174,15 +191,7 @@ func (r *Recorder) Summary() Summary {
 	return s
 }
 
-// percentileMs is the nearest-rank percentile of sorted latencies.
-func percentileMs(sorted []time.Duration, p float64) float64 {
-	if len(sorted) == 0 {
-		return 0
-	}
-	i := int(math.Ceil(p*float64(len(sorted)))) - 1
-	i = max(0, min(i, len(sorted)-1))
-	return float64(sorted[i]) / float64(time.Millisecond)
-}
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // WriteText prints the summary for a person.
 func (s Summary) WriteText(w io.Writer) {
@@ -210,7 +219,7 @@ func (s Summary) WriteText(w io.Writer) {
 		}
 	}
 	if s.Dropped > 0 {
-		fmt.Fprintln(w, "  dropped requests found --max-in-flight requests unanswered; the server is slower than the offered load")
+		fmt.Fprintln(w, "  dropped requests were due while --max-in-flight requests were unanswered; the server is slower than the offered load")
 	}
 	if len(s.Metrics) > 0 {
 		fmt.Fprintln(w, "  last metrics:")

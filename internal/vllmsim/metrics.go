@@ -56,9 +56,9 @@ func newMetrics(reg prometheus.Registerer, model string) *metrics {
 	return m
 }
 
-// setLoad sets the scheduler gauges; KV-cache usage is the fraction of batch slots in use.
-func (m *metrics) setLoad(running, waiting, maxNumSeqs int) {
+// setLoad sets the scheduler gauges; KV-cache usage is the fraction of the cache's tokens in use.
+func (m *metrics) setLoad(running, waiting, kvUsed, kvTokens int) {
 	m.running.Set(float64(running))
 	m.waiting.Set(float64(waiting))
-	m.kvCacheUsage.Set(float64(running) / float64(maxNumSeqs))
+	m.kvCacheUsage.Set(float64(kvUsed) / float64(kvTokens))
 }

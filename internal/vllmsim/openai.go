@@ -10,11 +10,17 @@ import (
 // that vLLM serves and that clients of an autoscaled vLLM rely on.
 
 type chatRequest struct {
-	Model               string        `json:"model"`
-	Messages            []chatMessage `json:"messages"`
-	MaxTokens           *int          `json:"max_tokens"`
-	MaxCompletionTokens *int          `json:"max_completion_tokens"`
-	Stream              bool          `json:"stream"`
+	Model               string         `json:"model"`
+	Messages            []chatMessage  `json:"messages"`
+	MaxTokens           *int           `json:"max_tokens"`
+	MaxCompletionTokens *int           `json:"max_completion_tokens"`
+	Stream              bool           `json:"stream"`
+	StreamOptions       *streamOptions `json:"stream_options"`
+}
+
+// streamOptions asks a streamed response for a last chunk with the usage.
+type streamOptions struct {
+	IncludeUsage bool `json:"include_usage"`
 }
 
 type chatMessage struct {
@@ -26,9 +32,10 @@ type chatMessage struct {
 type completionRequest struct {
 	Model string `json:"model"`
 	// Prompt is a string, a list of strings, or token ids.
-	Prompt    json.RawMessage `json:"prompt"`
-	MaxTokens *int            `json:"max_tokens"`
-	Stream    bool            `json:"stream"`
+	Prompt        json.RawMessage `json:"prompt"`
+	MaxTokens     *int            `json:"max_tokens"`
+	Stream        bool            `json:"stream"`
+	StreamOptions *streamOptions  `json:"stream_options"`
 }
 
 type usage struct {
@@ -52,6 +59,28 @@ type chatChoice struct {
 	FinishReason string      `json:"finish_reason"`
 }
 
+// chatChunk is one server-sent event of a streamed chat completion; the last
+// one, on request, has no choices and the usage.
+type chatChunk struct {
+	ID      string            `json:"id"`
+	Object  string            `json:"object"`
+	Created int64             `json:"created"`
+	Model   string            `json:"model"`
+	Choices []chatChunkChoice `json:"choices"`
+	Usage   *usage            `json:"usage,omitempty"`
+}
+
+type chatChunkChoice struct {
+	Index        int       `json:"index"`
+	Delta        chatDelta `json:"delta"`
+	FinishReason *string   `json:"finish_reason"`
+}
+
+type chatDelta struct {
+	Role    string `json:"role,omitempty"`
+	Content string `json:"content"`
+}
+
 type completionResponse struct {
 	ID      string             `json:"id"`
 	Object  string             `json:"object"`
@@ -62,9 +91,19 @@ type completionResponse struct {
 }
 
 type completionChoice struct {
-	Index        int    `json:"index"`
-	Text         string `json:"text"`
-	FinishReason string `json:"finish_reason"`
+	Index        int     `json:"index"`
+	Text         string  `json:"text"`
+	FinishReason *string `json:"finish_reason"`
+}
+
+// completionChunk is one server-sent event of a streamed completion.
+type completionChunk struct {
+	ID      string             `json:"id"`
+	Object  string             `json:"object"`
+	Created int64              `json:"created"`
+	Model   string             `json:"model"`
+	Choices []completionChoice `json:"choices"`
+	Usage   *usage             `json:"usage,omitempty"`
 }
 
 type modelList struct {
@@ -144,12 +183,18 @@ func completionPromptTokens(raw json.RawMessage) (int, error) {
 	return 0, fmt.Errorf("prompt: want a string, a list of strings or a list of token ids")
 }
 
-// generatedText is the stand-in's output: n words, one per completion token.
-func generatedText(n int) string {
-	words := strings.Fields("the quick brown fox jumps over the lazy dog")
-	out := make([]string, n)
-	for i := range out {
-		out[i] = words[i%len(words)]
+// outputWords are the stand-in's output tokens, one word each, in turn.
+var outputWords = strings.Fields("the quick brown fox jumps over the lazy dog")
+
+// generatedText is the stand-in's output from token from up to token to: one
+// word per token, each after a space but the very first.
+func generatedText(from, to int) string {
+	var b strings.Builder
+	for i := from; i < to; i++ {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(outputWords[i%len(outputWords)])
 	}
-	return strings.Join(out, " ")
+	return b.String()
 }

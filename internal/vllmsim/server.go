@@ -21,7 +21,7 @@ const maxBodyBytes = 1 << 20
 // Server is one simulated vLLM server. It is an http.Handler.
 type Server struct {
 	cfg     Config
-	sched   *scheduler
+	engine  *engine
 	metrics *metrics
 	mux     *http.ServeMux
 	ids     atomic.Uint64
@@ -40,12 +40,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	reg := prometheus.NewRegistry()
 	s := &Server{cfg: cfg, metrics: newMetrics(reg, cfg.Model), mux: http.NewServeMux()}
-	s.sched = newScheduler(cfg.MaxNumSeqs, func(running, waiting int) {
-		s.metrics.setLoad(running, waiting, cfg.MaxNumSeqs)
+	s.engine = newEngine(cfg, func(running, waiting, kvUsed int) {
+		s.metrics.setLoad(running, waiting, kvUsed, cfg.KVCacheTokens)
 		if cfg.OnSchedule != nil {
 			cfg.OnSchedule(running, waiting)
 		}
-	})
+	}, func(tokens int) { s.metrics.generationTokens.Add(float64(tokens)) })
 
 	s.mux.HandleFunc("POST /v1/chat/completions", s.chatCompletions)
 	s.mux.HandleFunc("POST /v1/completions", s.completions)
@@ -75,21 +75,42 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 	if req.MaxCompletionTokens != nil {
 		maxTokens = req.MaxCompletionTokens
 	}
-	n, ok := s.admit(w, r, req.Model, req.Stream, maxTokens, promptTokens)
+	n, ok := s.check(w, req.Model, maxTokens, promptTokens)
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, chatResponse{
-		ID:      fmt.Sprintf("chatcmpl-%d", s.ids.Add(1)),
-		Object:  "chat.completion",
-		Created: time.Now().Unix(),
-		Model:   s.cfg.Model,
-		Choices: []chatChoice{{
-			Message:      chatMessage{Role: "assistant", Content: mustJSON(generatedText(n))},
-			FinishReason: finishedLength,
-		}},
-		Usage: usage{PromptTokens: promptTokens, CompletionTokens: n, TotalTokens: promptTokens + n},
-	})
+	id, created := fmt.Sprintf("chatcmpl-%d", s.ids.Add(1)), time.Now().Unix()
+	u := usage{PromptTokens: promptTokens, CompletionTokens: n, TotalTokens: promptTokens + n}
+	if !req.Stream {
+		if s.run(r.Context(), promptTokens, n, nil) {
+			writeJSON(w, http.StatusOK, chatResponse{
+				ID: id, Object: "chat.completion", Created: created, Model: s.cfg.Model,
+				Choices: []chatChoice{{
+					Message:      chatMessage{Role: "assistant", Content: mustJSON(generatedText(0, n))},
+					FinishReason: finishedLength,
+				}},
+				Usage: u,
+			})
+		}
+		return
+	}
+	sse := startEvents(w)
+	chunk := func(delta chatDelta, finish *string) chatChunk {
+		return chatChunk{ID: id, Object: "chat.completion.chunk", Created: created, Model: s.cfg.Model,
+			Choices: []chatChunkChoice{{Delta: delta, FinishReason: finish}}}
+	}
+	// vLLM's first event carries the role; every later one new text.
+	sse.send(chunk(chatDelta{Role: "assistant"}, nil))
+	if !s.run(r.Context(), promptTokens, n, func(from, to int, finished bool) {
+		sse.send(chunk(chatDelta{Content: generatedText(from, to)}, finishReason(finished)))
+	}) {
+		return
+	}
+	if req.StreamOptions != nil && req.StreamOptions.IncludeUsage {
+		sse.send(chatChunk{ID: id, Object: "chat.completion.chunk", Created: created, Model: s.cfg.Model,
+			Choices: []chatChunkChoice{}, Usage: &u})
+	}
+	sse.done()
 }
 
 func (s *Server) completions(w http.ResponseWriter, r *http.Request) {
@@ -102,60 +123,152 @@ func (s *Server) completions(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	n, ok := s.admit(w, r, req.Model, req.Stream, req.MaxTokens, promptTokens)
+	n, ok := s.check(w, req.Model, req.MaxTokens, promptTokens)
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, completionResponse{
-		ID:      fmt.Sprintf("cmpl-%d", s.ids.Add(1)),
-		Object:  "text_completion",
-		Created: time.Now().Unix(),
-		Model:   s.cfg.Model,
-		Choices: []completionChoice{{Text: generatedText(n), FinishReason: finishedLength}},
-		Usage:   usage{PromptTokens: promptTokens, CompletionTokens: n, TotalTokens: promptTokens + n},
-	})
+	id, created := fmt.Sprintf("cmpl-%d", s.ids.Add(1)), time.Now().Unix()
+	u := usage{PromptTokens: promptTokens, CompletionTokens: n, TotalTokens: promptTokens + n}
+	if !req.Stream {
+		if s.run(r.Context(), promptTokens, n, nil) {
+			writeJSON(w, http.StatusOK, completionResponse{
+				ID: id, Object: "text_completion", Created: created, Model: s.cfg.Model,
+				Choices: []completionChoice{{Text: generatedText(0, n), FinishReason: finishReason(true)}},
+				Usage:   u,
+			})
+		}
+		return
+	}
+	sse := startEvents(w)
+	if !s.run(r.Context(), promptTokens, n, func(from, to int, finished bool) {
+		sse.send(completionChunk{ID: id, Object: "text_completion", Created: created, Model: s.cfg.Model,
+			Choices: []completionChoice{{Text: generatedText(from, to), FinishReason: finishReason(finished)}}})
+	}) {
+		return
+	}
+	if req.StreamOptions != nil && req.StreamOptions.IncludeUsage {
+		sse.send(completionChunk{ID: id, Object: "text_completion", Created: created, Model: s.cfg.Model,
+			Choices: []completionChoice{}, Usage: &u})
+	}
+	sse.done()
 }
 
-// admit checks a generation request, fails it on demand, queues it, holds it
-// for its generation time and returns its completion tokens. When it returns
-// false the response has been written or the client is gone.
-func (s *Server) admit(w http.ResponseWriter, r *http.Request, model string, stream bool, maxTokens *int, promptTokens int) (int, bool) {
+func finishReason(finished bool) *string {
+	if !finished {
+		return nil
+	}
+	reason := finishedLength
+	return &reason
+}
+
+// check validates a generation request and fails it on demand; it returns the
+// number of tokens to generate. When it returns false the response is written.
+func (s *Server) check(w http.ResponseWriter, model string, maxTokens *int, promptTokens int) (int, bool) {
 	if model != "" && model != s.cfg.Model {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("The model `%s` does not exist; this server serves `%s`.", model, s.cfg.Model))
 		return 0, false
 	}
-	if stream {
-		writeError(w, http.StatusBadRequest, "stream is not supported by vllm-sim; send \"stream\": false")
-		return 0, false
-	}
-	n := s.cfg.MaxTokensDefault
-	if maxTokens != nil {
-		n = *maxTokens
-	}
-	if n < 1 {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("max_tokens must be at least 1, got %d", n))
+	n, msg := s.outputLength(maxTokens, promptTokens)
+	if msg != "" {
+		writeError(w, http.StatusBadRequest, msg)
 		return 0, false
 	}
 	if s.shouldFail() {
 		writeError(w, s.cfg.FailStatus, fmt.Sprintf("simulated failure (--fail-rate %g)", s.cfg.FailRate))
 		return 0, false
 	}
-
-	ctx := r.Context()
-	if err := s.sched.acquire(ctx); err != nil {
-		s.metrics.success[finishedAbort].Inc()
-		return 0, false
-	}
-	s.metrics.promptTokens.Add(float64(promptTokens))
-	err := s.cfg.Sleep(ctx, time.Duration(n)*s.cfg.TimePerToken)
-	s.sched.release()
-	if err != nil {
-		s.metrics.success[finishedAbort].Inc()
-		return 0, false
-	}
-	s.metrics.generationTokens.Add(float64(n))
-	s.metrics.success[finishedLength].Inc()
 	return n, true
+}
+
+// run passes a request through the API server's overhead and the engine,
+// handing each batch of new tokens to onTokens (tokens from..to, and whether
+// that ends the request) as the engine generates them. It returns false when
+// the client left first.
+func (s *Server) run(ctx context.Context, promptTokens, n int, onTokens func(from, to int, finished bool)) bool {
+	if s.cfg.RequestOverhead > 0 && sleepTimer(ctx, s.cfg.RequestOverhead) != nil {
+		s.metrics.success[finishedAbort].Inc()
+		return false
+	}
+	q := newSeq(promptTokens, n)
+	s.engine.submit(q)
+	sent := 0
+	for {
+		select {
+		case <-q.wake:
+		case <-ctx.Done():
+			if s.engine.abort(q) {
+				s.metrics.success[finishedAbort].Inc()
+				return false
+			}
+		}
+		generated, finished := s.engine.progress(q)
+		if sent == 0 && generated > 0 {
+			s.metrics.promptTokens.Add(float64(promptTokens))
+		}
+		if generated > sent && onTokens != nil {
+			onTokens(sent, generated, finished)
+		}
+		sent = generated
+		if finished {
+			s.metrics.success[finishedLength].Inc()
+			return true
+		}
+	}
+}
+
+// events writes server-sent events, as vLLM streams: one "data: JSON" event per
+// chunk, then "data: [DONE]".
+type events struct {
+	w  http.ResponseWriter
+	rc *http.ResponseController
+}
+
+func startEvents(w http.ResponseWriter) *events {
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	e := &events{w: w, rc: http.NewResponseController(w)}
+	_ = e.rc.Flush() // the client learns at once that its stream has started
+	return e
+}
+
+func (e *events) send(v any) {
+	b, _ := json.Marshal(v) // chunks are plain structs: they always marshal
+	e.write("data: " + string(b) + "\n\n")
+}
+
+func (e *events) done() { e.write("data: [DONE]\n\n") }
+
+func (e *events) write(s string) {
+	// A client that left shows up as the request's context ending; nothing to do here.
+	_, _ = io.WriteString(e.w, s)
+	_ = e.rc.Flush()
+}
+
+// outputLength is the number of tokens to generate, or the message of vLLM's
+// 400 when the request does not fit the context: prompt plus max_tokens may not
+// exceed --max-model-len (vllm-project/vllm, vllm/entrypoints/openai/serving_engine.py,
+// _validate_input). Checking before anything is allocated is what keeps a
+// max_tokens of 500000000000 from costing memory.
+func (s *Server) outputLength(maxTokens *int, promptTokens int) (int, string) {
+	limit := s.cfg.MaxModelLen
+	if promptTokens >= limit {
+		return 0, fmt.Sprintf("This model's maximum context length is %d tokens. However, your request has %d input tokens. "+
+			"Please reduce the length of the input messages.", limit, promptTokens)
+	}
+	if maxTokens == nil {
+		// vLLM fills the context when max_tokens is absent; the stand-in keeps its default short.
+		return min(s.cfg.MaxTokensDefault, limit-promptTokens), ""
+	}
+	n := *maxTokens
+	if n < 1 {
+		return 0, fmt.Sprintf("max_tokens must be at least 1, got %d", n)
+	}
+	if n > limit-promptTokens {
+		return 0, fmt.Sprintf("'max_tokens' or 'max_completion_tokens' is too large: %d. This model's maximum context length is "+
+			"%d tokens and your request has %d input tokens (%d > %d - %d).", n, limit, promptTokens, n, limit, promptTokens)
+	}
+	return n, ""
 }
 
 // shouldFail spreads failures evenly: of the first n requests, floor(n*FailRate) fail.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -58,19 +59,13 @@ func (l *loadLog) waitFor(t *testing.T, running, waiting int) {
 	}
 }
 
-// gate holds every generation until the test releases it.
-type gate struct {
-	release chan struct{}
-	mu      sync.Mutex
-	entered []time.Duration // generation times, in the order requests started running
-}
+// gate holds the engine before each step until the test releases it: one
+// value on release lets one step run, closing it lets every step run.
+type gate struct{ release chan struct{} }
 
 func newGate() *gate { return &gate{release: make(chan struct{})} }
 
-func (g *gate) sleep(ctx context.Context, d time.Duration) error {
-	g.mu.Lock()
-	g.entered = append(g.entered, d)
-	g.mu.Unlock()
+func (g *gate) sleep(ctx context.Context, _ time.Duration) error {
 	select {
 	case <-g.release:
 		return nil
@@ -79,16 +74,11 @@ func (g *gate) sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-func (g *gate) order() []time.Duration {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return append([]time.Duration(nil), g.entered...)
-}
-
 func newTestServer(t *testing.T, mutate func(*Config)) (*httptest.Server, *loadLog) {
 	t.Helper()
 	log := newLoadLog()
 	cfg := DefaultConfig()
+	cfg.RequestOverhead = 0
 	cfg.OnSchedule = log.observe
 	mutate(&cfg)
 	srv, err := New(cfg)
@@ -176,6 +166,8 @@ func TestGaugesFollowTheBatchModel(t *testing.T) {
 	g := newGate()
 	ts, log := newTestServer(t, func(c *Config) {
 		c.MaxNumSeqs = 2
+		c.MaxModelLen = 8
+		c.KVCacheTokens = 12
 		c.Sleep = g.sleep
 	})
 
@@ -185,7 +177,8 @@ func TestGaugesFollowTheBatchModel(t *testing.T) {
 	}
 	log.waitFor(t, 2, 3)
 
-	want := map[string]float64{"vllm:num_requests_running": 2, "vllm:num_requests_waiting": 3, "vllm:kv_cache_usage_perc": 1}
+	// Two prompts of 3 tokens in a cache of 12.
+	want := map[string]float64{"vllm:num_requests_running": 2, "vllm:num_requests_waiting": 3, "vllm:kv_cache_usage_perc": 0.5}
 	for name, v := range want {
 		if got := scrape(t, ts.URL, name)[""]; got != v {
 			t.Errorf("while 5 requests are held with max-num-seqs 2: %s = %g, want %g", name, got, v)
@@ -219,32 +212,26 @@ func TestWaitingRequestsRunInArrivalOrder(t *testing.T) {
 	g := newGate()
 	ts, log := newTestServer(t, func(c *Config) {
 		c.MaxNumSeqs = 1
-		c.TimePerToken = time.Millisecond
 		c.Sleep = g.sleep
 	})
 
-	// Each request's max_tokens tags it: it sleeps max_tokens milliseconds.
-	var replies []<-chan reply
+	// Request i has a prompt of i words, which its usage reports; each needs one step.
+	replies := make(chan reply, 4)
 	for i := 1; i <= 4; i++ {
-		replies = append(replies, postAsync(t.Context(), ts.URL+"/v1/chat/completions", chatBody("hi", i)))
+		go func() {
+			replies <- post(t.Context(), ts.URL+"/v1/chat/completions", chatBody(strings.Repeat("w ", i), 1))
+		}()
 		log.waitFor(t, 1, i-1)
 	}
-	for range replies {
-		g.release <- struct{}{}
-	}
-	for _, c := range replies {
-		if r := <-c; r.status != http.StatusOK {
+	for i := 1; i <= 4; i++ {
+		g.release <- struct{}{} // one step: it completes the one request running
+		r := <-replies
+		var body struct{ Usage usage }
+		if err := json.Unmarshal(r.body, &body); r.status != http.StatusOK || err != nil {
 			t.Fatalf("status %d: %s", r.status, r.body)
 		}
-	}
-	got := g.order()
-	want := []time.Duration{time.Millisecond, 2 * time.Millisecond, 3 * time.Millisecond, 4 * time.Millisecond}
-	if len(got) != len(want) {
-		t.Fatalf("requests ran with generation times %v, want %v", got, want)
-	}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Fatalf("requests ran with generation times %v, want arrival order %v", got, want)
+		if body.Usage.PromptTokens != i {
+			t.Fatalf("step %d answered the request that arrived %d-th, want arrival order", i, body.Usage.PromptTokens)
 		}
 	}
 }
@@ -371,7 +358,6 @@ func TestRejectsWhatVLLMWouldReject(t *testing.T) {
 		{"no messages", "POST", "/v1/chat/completions", `{"messages":[]}`, 400},
 		{"not JSON", "POST", "/v1/chat/completions", `{`, 400},
 		{"zero max_tokens", "POST", "/v1/completions", `{"prompt":"hi","max_tokens":0}`, 400},
-		{"streaming", "POST", "/v1/chat/completions", `{"messages":[{"role":"user","content":"hi"}],"stream":true}`, 400},
 		{"GET on a POST endpoint", "GET", "/v1/chat/completions", ``, 405},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -417,6 +403,7 @@ func TestShutdownLetsRunningRequestsFinish(t *testing.T) {
 	g := newGate()
 	log := newLoadLog()
 	cfg := DefaultConfig()
+	cfg.RequestOverhead = 0
 	cfg.Sleep = g.sleep
 	cfg.OnSchedule = log.observe
 	srv, err := New(cfg)
@@ -461,17 +448,21 @@ func waitUntilRefused(t *testing.T, addr string) {
 func TestFlagsAreTheDocumentedContract(t *testing.T) {
 	o, err := ParseFlags([]string{
 		"--addr", "127.0.0.1:9001", "--model", "m", "--max-num-seqs", "3", "--time-per-token", "5ms",
+		"--time-per-token-per-seq", "1ms", "--prefill-time-per-token", "10us", "--max-num-batched-tokens", "512",
+		"--kv-cache-tokens", "4096", "--request-overhead", "2ms",
 		"--max-tokens-default", "8", "--fail-rate", "0.25", "--fail-status", "503", "--shutdown-timeout", "1s",
+		"--max-model-len", "64",
 	}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := Options{Addr: "127.0.0.1:9001", ShutdownTimeout: time.Second, Config: Config{
-		Model: "m", MaxNumSeqs: 3, TimePerToken: 5 * time.Millisecond, MaxTokensDefault: 8, FailRate: 0.25, FailStatus: 503,
+		Model: "m", MaxNumSeqs: 3, TimePerToken: 5 * time.Millisecond, TimePerTokenPerSeq: time.Millisecond,
+		PrefillTimePerToken: 10 * time.Microsecond, MaxNumBatchedTokens: 512, KVCacheTokens: 4096,
+		RequestOverhead: 2 * time.Millisecond, MaxTokensDefault: 8, MaxModelLen: 64, FailRate: 0.25, FailStatus: 503,
 	}}
-	if o.Addr != want.Addr || o.ShutdownTimeout != want.ShutdownTimeout || o.Config.Model != want.Config.Model ||
-		o.Config.MaxNumSeqs != 3 || o.Config.TimePerToken != want.Config.TimePerToken ||
-		o.Config.MaxTokensDefault != 8 || o.Config.FailRate != 0.25 || o.Config.FailStatus != 503 {
+	o.Config.Sleep, o.Config.OnSchedule = nil, nil
+	if o.Addr != want.Addr || o.ShutdownTimeout != want.ShutdownTimeout || !sameConfig(o.Config, want.Config) {
 		t.Errorf("parsed %+v, want %+v", o, want)
 	}
 
@@ -479,9 +470,14 @@ func TestFlagsAreTheDocumentedContract(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.Addr != "127.0.0.1:8000" || d.Config.Model != "google/gemma-3-1b-it" || d.Config.MaxNumSeqs != 256 ||
-		d.Config.TimePerToken != 20*time.Millisecond || d.Config.MaxTokensDefault != 16 || d.Config.FailRate != 0 {
-		t.Errorf("defaults = %+v", d)
+	wantDefaults := Config{
+		Model: "google/gemma-3-1b-it", MaxNumSeqs: 256, TimePerToken: 5100 * time.Microsecond,
+		TimePerTokenPerSeq: 40 * time.Microsecond, PrefillTimePerToken: 19 * time.Microsecond,
+		MaxNumBatchedTokens: 2048, KVCacheTokens: 1_000_000, RequestOverhead: 17 * time.Millisecond,
+		MaxTokensDefault: 16, MaxModelLen: 32768, FailStatus: 500,
+	}
+	if d.Addr != "127.0.0.1:8000" || !sameConfig(d.Config, wantDefaults) {
+		t.Errorf("defaults = %+v, want %+v", d.Config, wantDefaults)
 	}
 
 	for _, bad := range [][]string{
@@ -490,10 +486,88 @@ func TestFlagsAreTheDocumentedContract(t *testing.T) {
 		{"--fail-status", "200"},
 		{"--time-per-token", "-1ms"},
 		{"--max-tokens-default", "0"},
+		{"--max-model-len", "1"},
+		{"--max-model-len", "2000000"},
+		{"--max-num-batched-tokens", "100"},
+		{"--kv-cache-tokens", "1000"},
+		{"--prefill-time-per-token", "2s"},
+		{"--request-overhead", "-1ms"},
 		{"extra"},
 	} {
 		if _, err := ParseFlags(bad, io.Discard); err == nil {
 			t.Errorf("ParseFlags(%q) accepted a bad value", bad)
 		}
 	}
+}
+
+func TestRequestsBeyondTheContextGet400AndTheServerLives(t *testing.T) {
+	ts, _ := newTestServer(t, func(c *Config) {
+		c.TimePerToken = 0
+		c.MaxModelLen = 100
+	})
+	for _, tc := range []struct {
+		name, path, body, message string
+	}{
+		{"max_tokens of 500000000000", "/v1/chat/completions",
+			`{"messages":[{"role":"user","content":"one two three"}],"max_tokens":500000000000}`,
+			"'max_tokens' or 'max_completion_tokens' is too large: 500000000000. This model's maximum context length is 100 tokens and your request has 3 input tokens (500000000000 > 100 - 3)."},
+		{"max_completion_tokens past the context", "/v1/chat/completions",
+			`{"messages":[{"role":"user","content":"one two three"}],"max_completion_tokens":98}`,
+			"'max_tokens' or 'max_completion_tokens' is too large: 98. This model's maximum context length is 100 tokens and your request has 3 input tokens (98 > 100 - 3)."},
+		{"a prompt as long as the context", "/v1/completions",
+			`{"prompt":[` + strings.Repeat("7,", 99) + `7],"max_tokens":1}`,
+			"This model's maximum context length is 100 tokens. However, your request has 100 input tokens. Please reduce the length of the input messages."},
+		{"max_tokens past the largest integer", "/v1/completions",
+			`{"prompt":"hi","max_tokens":1e30}`, "request body is not valid JSON"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := post(t.Context(), ts.URL+tc.path, tc.body)
+			if r.err != nil || r.status != http.StatusBadRequest {
+				t.Fatalf("status %d, err %v, want 400: %s", r.status, r.err, r.body)
+			}
+			var e errorResponse
+			if err := json.Unmarshal(r.body, &e); err != nil {
+				t.Fatalf("400 body %s is not an OpenAI error: %v", r.body, err)
+			}
+			if e.Error.Code != 400 || e.Error.Type != "BadRequestError" || !strings.HasPrefix(e.Error.Message, tc.message) {
+				t.Errorf("error = %+v, want code 400, type BadRequestError, message starting %q", e.Error, tc.message)
+			}
+		})
+	}
+
+	// The largest request that fits is served, and so is the next one.
+	for _, body := range []string{
+		`{"messages":[{"role":"user","content":"one two three"}],"max_tokens":97}`,
+		`{"messages":[{"role":"user","content":"one two three"}]}`,
+	} {
+		r := post(t.Context(), ts.URL+"/v1/chat/completions", body)
+		if r.status != http.StatusOK {
+			t.Fatalf("%s: status %d: %s", body, r.status, r.body)
+		}
+	}
+}
+
+func TestDefaultOutputLengthFitsTheContext(t *testing.T) {
+	ts, _ := newTestServer(t, func(c *Config) {
+		c.TimePerToken = 0
+		c.MaxModelLen = 10
+		c.MaxTokensDefault = 16
+	})
+	r := post(t.Context(), ts.URL+"/v1/completions", `{"prompt":"one two three"}`)
+	if r.status != http.StatusOK {
+		t.Fatalf("status %d: %s", r.status, r.body)
+	}
+	var body struct{ Usage usage }
+	if err := json.Unmarshal(r.body, &body); err != nil {
+		t.Fatal(err)
+	}
+	if body.Usage.CompletionTokens != 7 {
+		t.Errorf("completion_tokens = %d without max_tokens, want 7 (context 10 - prompt 3)", body.Usage.CompletionTokens)
+	}
+}
+
+// sameConfig compares the settings of two configs, leaving out the test hooks.
+func sameConfig(a, b Config) bool {
+	a.Sleep, a.OnSchedule, b.Sleep, b.OnSchedule = nil, nil, nil, nil
+	return fmt.Sprintf("%+v", a) == fmt.Sprintf("%+v", b)
 }
