@@ -7,7 +7,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
@@ -41,6 +43,10 @@ var ConfigMapKeys = []ConfigMapKey{
 	{"adapterExternalMetrics", "spec.adapter.externalMetrics"},
 	{"gcpServiceAccount", "spec.adapter.gcpServiceAccount"},
 	{"gpuSource", "spec.gpu.source"},
+	{"sloPercentile", "spec.slo.percentile"},
+	{"sloTTFT", "spec.slo.ttft"},
+	{"sloTPOT", "spec.slo.tpot"},
+	{"sloProfileRef", "spec.slo.profileRef"},
 }
 
 // FromConfigMapData builds a config from a ConfigMap's flat string data. Errors
@@ -133,6 +139,23 @@ func FromConfigMapData(data map[string]string) (*VLLMHPAConfig, []FieldError) {
 			adapter(c).Image = v
 		case "gcpServiceAccount":
 			adapter(c).GCPServiceAccount = v
+		case "sloPercentile":
+			if n := int32Of(key, v); n != nil {
+				slo(c).Percentile = ptr(SLOPercentile(*n))
+			}
+		case "sloTTFT", "sloTPOT":
+			d, err := time.ParseDuration(strings.TrimSpace(v))
+			if err != nil {
+				fail(key, v, "(%q) is not a duration; write e.g. %s=500ms", v, key)
+				continue
+			}
+			if key == "sloTTFT" {
+				slo(c).TTFT = &metav1.Duration{Duration: d}
+			} else {
+				slo(c).TPOT = &metav1.Duration{Duration: d}
+			}
+		case "sloProfileRef":
+			slo(c).ProfileRef = v
 		case "gpuSource":
 			if c.Spec.GPU == nil {
 				c.Spec.GPU = &GPU{}
@@ -223,6 +246,13 @@ func adapter(c *VLLMHPAConfig) *Adapter {
 		c.Spec.Adapter = &Adapter{}
 	}
 	return c.Spec.Adapter
+}
+
+func slo(c *VLLMHPAConfig) *SLO {
+	if c.Spec.SLO == nil {
+		c.Spec.SLO = &SLO{}
+	}
+	return c.Spec.SLO
 }
 
 func configMapKeyNames() []string {

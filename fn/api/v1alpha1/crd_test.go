@@ -42,7 +42,8 @@ func TestCRDIsCurrent(t *testing.T) {
 // editors, kubectl explain and docs/api.md) against what Default() sets, which is
 // where the function's defaults live.
 func TestSchemaDefaultsMatchDefault(t *testing.T) {
-	c := &VLLMHPAConfig{Spec: VLLMHPAConfigSpec{Strategy: StrategyVLLM, ScaleTargetRef: ScaleTargetRef{Name: "x"}, MaxReplicas: 1}}
+	// An empty SLO, whose defaults apply only where there is one.
+	c := &VLLMHPAConfig{Spec: VLLMHPAConfigSpec{Strategy: StrategyVLLM, ScaleTargetRef: ScaleTargetRef{Name: "x"}, MaxReplicas: 1, SLO: &SLO{}}}
 	c.Default()
 	b, err := json.Marshal(c)
 	if err != nil {

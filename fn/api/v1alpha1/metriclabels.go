@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
 // MetricLabelPrefix is how the Custom Metrics Stackdriver Adapter spells a metric
@@ -35,42 +36,42 @@ var promLabelName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
 // on them matches nothing.
 var resourceLabels = []string{"project_id", "location", "cluster", "namespace", "job", "instance"}
 
-// validateMetricLabels checks spec.metric.labels: each key a Prometheus label name
-// the adapter can select on, each value a Kubernetes label value, as the
-// HorizontalPodAutoscaler's selector requires.
-func validateMetricLabels(strategy Strategy, labels map[string]string) []FieldError {
-	var errs []FieldError
-	add := func(field string, value any, format string, args ...any) {
-		errs = append(errs, FieldError{Field: field, Value: value, Message: field + " " + fmt.Sprintf(format, args...)})
+// validateMetricLabels checks a metric's labels, written at fldPath: each key
+// a Prometheus label name the adapter can select on, each value a Kubernetes
+// label value, as the HorizontalPodAutoscaler's selector requires.
+func validateMetricLabels(fldPath *field.Path, strategy Strategy, labels map[string]string) field.ErrorList {
+	var errs field.ErrorList
+	add := func(path *field.Path, value any, format string, args ...any) {
+		errs = append(errs, field.Invalid(path, value, fmt.Sprintf(format, args...)))
 	}
 	if len(labels) > 0 && strategy == StrategyGPU {
-		add("spec.metric.labels", labelList(labels), "(%s) cannot be used with strategy gpu: the recorded %s has only namespace and pod; remove spec.metric.labels", labelList(labels), GPUMetric)
+		add(fldPath, labelList(labels), "(%s) cannot be used with strategy gpu: the recorded %s has only namespace and pod; remove %s", labelList(labels), GPUMetric, fldPath)
 		return errs
 	}
 	for _, k := range slices.Sorted(maps.Keys(labels)) {
-		field, v := "spec.metric.labels."+k, labels[k]
+		path, v := fldPath.Child(k), labels[k]
 		switch {
 		case !promLabelName.MatchString(k) || strings.HasPrefix(k, "__"):
-			add(field, k, "has %q, which is not a Prometheus label name; use letters, digits and '_', not starting with a digit or '__', e.g. reason or model_name", k)
+			add(path, k, "has %q, which is not a Prometheus label name; use letters, digits and '_', not starting with a digit or '__', e.g. reason or model_name", k)
 			continue
 		case slices.Contains(resourceLabels, k):
-			add(field, k, "selects on %q, which Managed Service for Prometheus keeps on the monitored resource, not on the metric, so the adapter's metric.labels selector can never match it; remove it", k)
+			add(path, k, "selects on %q, which Managed Service for Prometheus keeps on the monitored resource, not on the metric, so the adapter's metric.labels selector can never match it; remove it", k)
 			continue
 		case k == "pod":
-			add(field, k, "selects on pod, which the adapter already matches to each pod of the workload; remove it")
+			add(path, k, "selects on pod, which the adapter already matches to each pod of the workload; remove it")
 			continue
 		case k == MarkerLabel:
-			add(field, k, "selects on %q, which the function sets on its own scrape; remove it", k)
+			add(path, k, "selects on %q, which the function sets on its own scrape; remove it", k)
 			continue
 		}
 		if msgs := validation.IsQualifiedName(MetricLabelPrefix + k); len(msgs) > 0 {
-			add(field, k, "is too long for the HorizontalPodAutoscaler's selector key %s%s: %s; use a label name of at most %d characters", MetricLabelPrefix, k, strings.Join(msgs, "; "), qualifiedNameMaxLength-len(MetricLabelPrefix))
+			add(path, k, "is too long for the HorizontalPodAutoscaler's selector key %s%s: %s; use a label name of at most %d characters", MetricLabelPrefix, k, strings.Join(msgs, "; "), qualifiedNameMaxLength-len(MetricLabelPrefix))
 		}
 		switch msgs := validation.IsValidLabelValue(v); {
 		case v == "":
-			add(field, v, "is empty; give the label's value, e.g. reason: capacity")
+			add(path, v, "is empty; give the label's value, e.g. reason: capacity")
 		case len(msgs) > 0:
-			add(field, v, "(%q) cannot be written in the HorizontalPodAutoscaler's selector, whose values are Kubernetes label values: %s; select on a label whose value has only letters, digits, '-', '_' and '.' (for a model whose name has '/', start vLLM with --served-model-name without one)", v, strings.Join(msgs, "; "))
+			add(path, v, "(%q) cannot be written in the HorizontalPodAutoscaler's selector, whose values are Kubernetes label values: %s; select on a label whose value has only letters, digits, '-', '_' and '.' (for a model whose name has '/', start vLLM with --served-model-name without one)", v, strings.Join(msgs, "; "))
 		}
 	}
 	return errs

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
 // FieldError is one problem with one field of a config.
@@ -52,7 +53,7 @@ var SupportedTargets = []ScaleTargetRef{
 // Validate checks a defaulted config that its schema has accepted (required
 // fields, enums and bounds are the schema's: see the markers in types.go) and
 // returns every other problem it finds, in field order. An empty result means
-// the config can be rendered.
+// the config can be rendered, once the targets its SLOs apply to are derived.
 func (c *VLLMHPAConfig) Validate() []FieldError {
 	var errs []FieldError
 	add := func(field string, value any, format string, args ...any) {
@@ -78,8 +79,12 @@ func (c *VLLMHPAConfig) Validate() []FieldError {
 		add("spec.maxReplicas", s.MaxReplicas, "(%d) is below spec.minReplicas (%d); raise maxReplicas or lower minReplicas", s.MaxReplicas, *s.MinReplicas)
 	}
 
-	errs = append(errs, validateMetric(s.Strategy, s.Metric)...)
-	errs = append(errs, validateMetricLabels(s.Strategy, s.Metric.Labels)...)
+	if s.Metric != nil {
+		metric := field.NewPath("spec", "metric")
+		errs = append(errs, fieldErrors(validateMetric(metric, s.Strategy, s.Metric))...)
+		errs = append(errs, fieldErrors(validateMetricLabels(metric.Child("labels"), s.Strategy, s.Metric.Labels))...)
+	}
+	errs = append(errs, fieldErrors(c.validateSLOs())...)
 	errs = append(errs, validateBehavior(s.Behavior)...)
 
 	if s.Strategy == StrategyVLLM {
@@ -140,33 +145,35 @@ func validateTarget(ref ScaleTargetRef) []FieldError {
 		Message: fmt.Sprintf("spec.scaleTargetRef.kind (%s, apiVersion %s) is not a workload this function can scale; use one of: %s", ref.Kind, ref.APIVersion, strings.Join(names, ", "))})
 }
 
-func validateMetric(strategy Strategy, m *Metric) []FieldError {
-	var errs []FieldError
-	add := func(field string, value any, format string, args ...any) {
-		errs = append(errs, FieldError{Field: field, Value: value, Message: field + " " + fmt.Sprintf(format, args...)})
-	}
+// validateMetric checks a metric's name and target, written at fldPath
+// (spec.metric or spec.metrics[i]). A target left to an SLO is checked once
+// derived; until then the derivation reports why there is none.
+func validateMetric(fldPath *field.Path, strategy Strategy, m *Metric) field.ErrorList {
+	var errs field.ErrorList
+	name, target := fldPath.Child("name"), fldPath.Child("targetAverageValue")
 	switch {
 	case m.Name == removedKVCacheMetric:
-		add("spec.metric.name", m.Name, "(%q) was removed from vLLM; use %q (the same 0-1 fraction under its new name)", m.Name, kvCacheMetric)
+		errs = append(errs, field.Invalid(name, m.Name, fmt.Sprintf("(%q) was removed from vLLM; use %q (the same 0-1 fraction under its new name)", m.Name, kvCacheMetric)))
 	case strategy == StrategyGPU && m.Name != GPUMetric:
-		add("spec.metric.name", m.Name, "(%q) cannot be used with strategy gpu, which records only %q; remove spec.metric.name or use strategy vllm", m.Name, GPUMetric)
+		errs = append(errs, field.Invalid(name, m.Name, fmt.Sprintf("(%q) cannot be used with strategy gpu, which records only %q; remove %s or use strategy vllm", m.Name, GPUMetric, name)))
 	case !promMetricName.MatchString(m.Name):
-		add("spec.metric.name", m.Name, "(%q) is not a Prometheus metric name; use letters, digits, '_' and ':', e.g. vllm:num_requests_waiting", m.Name)
+		errs = append(errs, field.Invalid(name, m.Name, fmt.Sprintf("(%q) is not a Prometheus metric name; use letters, digits, '_' and ':', e.g. vllm:num_requests_waiting", m.Name)))
 	}
-
+	if m.TargetAverageValue == nil {
+		return errs
+	}
 	raw := string(*m.TargetAverageValue)
 	q, err := resource.ParseQuantity(raw)
 	if err != nil || q.Sign() <= 0 {
-		add("spec.metric.targetAverageValue", raw, "(%q) is not a positive quantity; write a number above zero such as 4, 0.8 or \"500m\"", raw)
-		return errs
+		return append(errs, field.Invalid(target, raw, fmt.Sprintf("(%q) is not a positive quantity; write a number above zero such as 4, 0.8 or \"500m\"", raw)))
 	}
 	switch {
 	case q.Cmp(maxTarget) > 0:
-		add("spec.metric.targetAverageValue", raw, "(%s) is above %s, more than any vLLM or GPU gauge reaches, so the HorizontalPodAutoscaler would never scale up; use a realistic per-pod value such as 4", raw, maxTarget.String())
+		errs = append(errs, field.Invalid(target, raw, fmt.Sprintf("(%s) is above %s, more than any vLLM or GPU gauge reaches, so the HorizontalPodAutoscaler would never scale up; use a realistic per-pod value such as 4", raw, maxTarget.String())))
 	case m.Name == kvCacheMetric && q.Cmp(resource.MustParse("1")) > 0:
-		add("spec.metric.targetAverageValue", raw, "(%s) is above 1, but %s is a 0-1 fraction, so the target could never be reached; use a fraction such as 0.8", raw, kvCacheMetric)
+		errs = append(errs, field.Invalid(target, raw, fmt.Sprintf("(%s) is above 1, but %s is a 0-1 fraction, so the target could never be reached; use a fraction such as 0.8", raw, kvCacheMetric)))
 	case strategy == StrategyGPU && q.Cmp(resource.MustParse("100")) > 0:
-		add("spec.metric.targetAverageValue", raw, "(%s) is above 100, but GPU utilisation is a percentage (0-100); use a value such as 60", raw)
+		errs = append(errs, field.Invalid(target, raw, fmt.Sprintf("(%s) is above 100, but GPU utilisation is a percentage (0-100); use a value such as 60", raw)))
 	}
 	return errs
 }

@@ -7,27 +7,41 @@ const version = "v0.1.0"
 
 // fields lists the config's fields in short: path (* required), type, default
 // and constraints. The README's field reference has the descriptions.
-const fields = `  metadata.name *                 string
-  metadata.namespace              string, default default
-  spec.adapter.externalMetrics    boolean, default false
-  spec.adapter.gcpServiceAccount  string
-  spec.adapter.hardening          boolean, default true
-  spec.adapter.image              string, default gcr.io/gke-release/custom-metrics-stackdriver-adapter:v0.16.10-gke.0
-  spec.behavior                   object, default {"scaleDown":{"stabilizationWindowSeconds":300}}
-  spec.clusterResources           boolean, default true
-  spec.gpu.source                 string, default own, one of own|gke-managed
-  spec.maxReplicas *              integer, >= 1
-  spec.metric.labels              map of string
-  spec.metric.name                string
-  spec.metric.targetAverageValue  quantity (number or string)
-  spec.minReplicas                integer, default 1, >= 1
-  spec.podSelector                map of string
-  spec.scaleTargetRef *           object
-  spec.scaleTargetRef.apiVersion  string
-  spec.scaleTargetRef.kind        string, default Deployment
-  spec.scaleTargetRef.name *      string
-  spec.scrape.interval            string, default 15s
-  spec.scrape.path                string, default /metrics
-  spec.scrape.port                integer or string, default 8000
-  spec.strategy *                 string, one of vllm|gpu
+const fields = `  metadata.name *                    string
+  metadata.namespace                 string, default default
+  spec.adapter.externalMetrics       boolean, default false
+  spec.adapter.gcpServiceAccount     string
+  spec.adapter.hardening             boolean, default true
+  spec.adapter.image                 string, default gcr.io/gke-release/custom-metrics-stackdriver-adapter:v0.16.10-gke.0
+  spec.behavior                      object, default {"scaleDown":{"stabilizationWindowSeconds":300}}
+  spec.clusterResources              boolean, default true
+  spec.gpu.source                    string, default own, one of own|gke-managed
+  spec.maxReplicas *                 integer, >= 1
+  spec.metric.labels                 map of string
+  spec.metric.name                   string
+  spec.metric.targetAverageValue     quantity (number or string)
+  spec.metrics                       list of object
+  spec.metrics[].labels              map of string
+  spec.metrics[].name                string
+  spec.metrics[].slo.percentile      integer, default 90, one of 50|90|99
+  spec.metrics[].slo.profile         object
+  spec.metrics[].slo.profileRef      string
+  spec.metrics[].slo.tpot            string
+  spec.metrics[].slo.ttft            string
+  spec.metrics[].targetAverageValue  quantity (number or string)
+  spec.minReplicas                   integer, default 1, >= 1
+  spec.podSelector                   map of string
+  spec.scaleTargetRef *              object
+  spec.scaleTargetRef.apiVersion     string
+  spec.scaleTargetRef.kind           string, default Deployment
+  spec.scaleTargetRef.name *         string
+  spec.scrape.interval               string, default 15s
+  spec.scrape.path                   string, default /metrics
+  spec.scrape.port                   integer or string, default 8000
+  spec.slo.percentile                integer, default 90, one of 50|90|99
+  spec.slo.profile                   object
+  spec.slo.profileRef                string
+  spec.slo.tpot                      string
+  spec.slo.ttft                      string
+  spec.strategy *                    string, one of vllm|gpu
 `

@@ -46,6 +46,7 @@ type Schema struct {
 	// ExclusiveMinimum and ExclusiveMaximum make the bounds strict.
 	ExclusiveMinimum, ExclusiveMaximum bool
 	MinLength, MaxLength               *int64
+	MinItems                           *int64
 	Pattern                            string
 	// IntOrString is x-kubernetes-int-or-string. It admits any number, not only
 	// an integer: the strict decoder, which runs first, holds each such field to
@@ -145,6 +146,12 @@ func (s *Schema) validate(path string, v any, errs *[]v1alpha1.FieldError) {
 			}
 		}
 	case []any:
+		switch n := int64(len(v)); {
+		case s.MinItems != nil && n < *s.MinItems && *s.MinItems == 1:
+			fail("must not be empty; give at least one entry, or leave it out%s", why)
+		case s.MinItems != nil && n < *s.MinItems:
+			fail("must hold at least %d entries%s", *s.MinItems, why)
+		}
 		if s.Items != nil {
 			for i, e := range v {
 				s.Items.validate(path+"["+strconv.Itoa(i)+"]", e, errs)
