@@ -116,8 +116,10 @@ func check(src *config.Source, w *workload.Workload) fn.Results {
 			"spec.scrape.port (%s) is neither a port of container %s in %s nor its --port; the PodMonitoring would find no target; "+
 				"use the container port's name or number", port.String(), vllm.Name, w.Describe())
 	}
-	if c.Spec.Metric.Name == v1alpha1.DefaultVLLMMetric {
-		results = append(results, checkMaxNumSeqs(src, w, vllm)...)
+	for _, m := range c.ScaledMetrics() {
+		if m.Name == v1alpha1.DefaultVLLMMetric && m.TargetAverageValue != nil {
+			results = append(results, checkMaxNumSeqs(src, w, vllm, m)...)
+		}
 	}
 	return results
 }
@@ -125,13 +127,18 @@ func check(src *config.Source, w *workload.Workload) fn.Results {
 // checkMaxNumSeqs refuses a vllm:num_requests_running target the gauge can never
 // exceed: vLLM runs at most --max-num-seqs requests at once. Without the flag the
 // limit is vLLM's default for the GPU, read from the workload's accelerator; where
-// the GPU cannot be told, a target above the smaller default is a warning.
-func checkMaxNumSeqs(src *config.Source, w *workload.Workload, vllm *corev1.Container) fn.Results {
-	raw := string(*src.Config.Spec.Metric.TargetAverageValue)
+// the GPU cannot be told, a target above the smaller default is a warning. A
+// target derived from an SLO is checked the same way; the result names the SLO.
+func checkMaxNumSeqs(src *config.Source, w *workload.Workload, vllm *corev1.Container, m v1alpha1.ScaledMetric) fn.Results {
+	raw := string(*m.TargetAverageValue)
 	target := resource.MustParse(raw)
 	atOrAbove := func(n int) bool { return target.Cmp(*resource.NewQuantity(int64(n), resource.DecimalSI)) >= 0 }
+	path, what := m.Path.Child("targetAverageValue").String(), m.Path.Child("targetAverageValue").String()+" ("+raw+")"
+	if m.SLO != nil {
+		path, what = m.SLOPath.String(), fmt.Sprintf("%s (%s, derived from %s)", m.Path.Child("targetAverageValue"), raw, m.SLOPath)
+	}
 	result := func(sev fn.Severity, format string, args ...any) fn.Results {
-		return fn.Results{src.Result(sev, v1alpha1.FieldError{Field: "spec.metric.targetAverageValue", Value: raw, Message: fmt.Sprintf(format, args...)})}
+		return fn.Results{src.Result(sev, v1alpha1.FieldError{Field: path, Value: raw, Message: fmt.Sprintf(format, args...)})}
 	}
 	limit, source := 0, ""
 	if v, ok := w.VLLMFlag("--max-num-seqs"); ok {
@@ -159,10 +166,10 @@ func checkMaxNumSeqs(src *config.Source, w *workload.Workload, vllm *corev1.Cont
 				gpu = "selects " + workload.AcceleratorLabel + " " + strings.Join(accelerators, ", ") + ", which the function does not know"
 			}
 			return result(fn.Warning,
-				"spec.metric.targetAverageValue (%s) may be out of reach: container %s in %s sets no --max-num-seqs and its pod template %s, "+
+				"%s may be out of reach: container %s in %s sets no --max-num-seqs and its pod template %s, "+
 					"so vLLM's default cannot be told: %d on GPUs of 70 GiB or more other than A100 (H100, H200, B200), %d on others, where %s never exceeds %d; "+
 					"set --max-num-seqs, select the GPU with %s, or use a target below %d",
-				raw, vllm.Name, w.Describe(), gpu, workload.LargeGPUMaxNumSeqs, workload.SmallGPUMaxNumSeqs,
+				what, vllm.Name, w.Describe(), gpu, workload.LargeGPUMaxNumSeqs, workload.SmallGPUMaxNumSeqs,
 				v1alpha1.DefaultVLLMMetric, workload.SmallGPUMaxNumSeqs, workload.AcceleratorLabel, workload.SmallGPUMaxNumSeqs)
 		}
 		source = fmt.Sprintf("vLLM's default --max-num-seqs (%d) on %s, which container %s in %s runs on without setting the flag",
@@ -171,10 +178,13 @@ func checkMaxNumSeqs(src *config.Source, w *workload.Workload, vllm *corev1.Cont
 	if !atOrAbove(limit) {
 		return nil
 	}
+	fix := fmt.Sprintf("use a target below %d (e.g. %d), or scale on vllm:num_requests_waiting", limit, max(1, limit*3/4))
+	if m.SLO != nil {
+		fix = fmt.Sprintf("the profile was measured on a server that ran more requests at once: profile the workload as it is deployed, or write a target below %d instead of the SLO", limit)
+	}
 	return result(fn.Error,
-		"spec.metric.targetAverageValue (%s) is at or above %s: %s never exceeds %d, "+
-			"so the HorizontalPodAutoscaler would never scale up; use a target below %d (e.g. %d), or scale on vllm:num_requests_waiting",
-		raw, source, v1alpha1.DefaultVLLMMetric, limit, limit, max(1, limit*3/4))
+		"%s is at or above %s: %s never exceeds %d, so the HorizontalPodAutoscaler would never scale up; %s",
+		what, source, v1alpha1.DefaultVLLMMetric, limit, fix)
 }
 
 // toleranceFeatureGate is the Kubernetes feature gate behind

@@ -111,6 +111,7 @@ func prepare(sources []*config.Source, inv *inventory.Inventory, rep *report) *p
 		errs := c.Validate()
 		if len(errs) == 0 {
 			rep.add("", behaviorNotes(src)...)
+			rep.add("", deriveTargets(src, inv, w)...)
 		}
 		for _, e := range errs {
 			rep.add("", src.Result(fn.Error, e))
