@@ -108,7 +108,8 @@ func newSim(t *testing.T, mutate func(*vllmsim.Config)) *sim {
 	t.Helper()
 	s := &sim{release: make(chan struct{}, 10_000), changed: make(chan struct{})}
 	cfg := vllmsim.DefaultConfig()
-	cfg.TimePerToken, cfg.TimePerTokenPerSeq, cfg.PrefillTimePerToken, cfg.RequestOverhead = 0, 0, 0, 0
+	cfg.TimePerToken, cfg.TimePerTokenPerSeq, cfg.PrefillTimePerToken = 0, 0, 0
+	cfg.RequestOverhead, cfg.RequestOverheadPerSeq = 0, 0
 	cfg.OnSchedule = s.observe
 	if mutate != nil {
 		mutate(&cfg)

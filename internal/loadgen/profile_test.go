@@ -29,7 +29,7 @@ func fastSim(t *testing.T) string {
 	cfg.TimePerToken = 2 * time.Millisecond
 	cfg.TimePerTokenPerSeq = time.Millisecond
 	cfg.PrefillTimePerToken = 5 * time.Microsecond
-	cfg.RequestOverhead = time.Millisecond
+	cfg.RequestOverhead, cfg.RequestOverheadPerSeq = time.Millisecond, 0
 	cfg.MaxNumSeqs = 8
 	cfg.MaxModelLen = 1024
 	cfg.KVCacheTokens = 4096
@@ -322,5 +322,40 @@ func nextTicker(t *testing.T, clock *fakeClock, period time.Duration) *fakeTicke
 		if tk := clock.ticker(t); tk.period == period {
 			return tk
 		}
+	}
+}
+
+// Gauge means skip NaN and infinite scrapes, and read the KV-cache fraction
+// under its old name from a vLLM from before the rename.
+func TestGaugeMeansOfOddExporters(t *testing.T) {
+	body := "# TYPE vllm:num_requests_running gauge\nvllm:num_requests_running NaN\n" +
+		"# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting{engine=\"0\"} 2\nvllm:num_requests_waiting{engine=\"1\"} 3\n" +
+		"# TYPE vllm:gpu_cache_usage_perc gauge\nvllm:gpu_cache_usage_perc 0.5\n"
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/nothing" {
+			http.NotFound(w, r)
+			return
+		}
+		_, _ = w.Write([]byte(body))
+	}))
+	t.Cleanup(ts.Close)
+	cfg := ProfileConfig{MetricsURL: ts.URL, Client: &http.Client{}, ScrapeInterval: waitLimit}
+	g := gaugeMeans{sum: map[string]float64{}, n: map[string]int{}}
+	g.add(scrapeCtx(t.Context(), cfg), ProfileGauges)
+	g.add(scrapeCtx(t.Context(), ProfileConfig{MetricsURL: ts.URL + "/nothing", Client: &http.Client{}, ScrapeInterval: waitLimit}), ProfileGauges)
+	p := point(1, nil, time.Second, g)
+	want := map[string]v1alpha1.Decimal{metricWaiting: "5", metricGPUCache: "0.5"}
+	if !reflect.DeepEqual(p.Gauges, want) || g.scrapes != 1 || g.failures != 1 {
+		t.Errorf("gauges %v after %d scrapes, %d failed; want %v: NaN left out, the engines summed, the old name kept",
+			p.Gauges, g.scrapes, g.failures, want)
+	}
+}
+
+func TestProfileOfSomethingElseSaysSo(t *testing.T) {
+	ts := httptest.NewServer(http.NotFoundHandler())
+	t.Cleanup(ts.Close)
+	_, err := Profile(t.Context(), ProfileConfig{URL: ts.URL, Client: &http.Client{}, Clock: RealClock{}}, nil)
+	if err == nil || !strings.Contains(err.Error(), "/v1/models: status 404") || !strings.Contains(err.Error(), "--model") {
+		t.Errorf("error %v, want one naming /v1/models, its status and the --model way out", err)
 	}
 }

@@ -102,7 +102,7 @@ func ParseProfileFlags(args []string, output io.Writer) (ProfileOptions, error) 
 	fs.StringVar(&o.Plot, "plot", "", "also draw the profile as a PNG into this file")
 	fs.DurationVar(&o.Run.ScrapeInterval, "scrape-interval", time.Second, "how often --metrics-url is scraped during a step")
 	fs.DurationVar(&o.Run.Timeout, "timeout", 5*time.Minute, "how long one request may take")
-	fs.Func("seed", "seed of the random prompts (default 1)", func(s string) error {
+	fs.Func("seed", "seed of the random prompts, for a run that sends the same prompts again (default 1)", func(s string) error {
 		v, err := strconv.ParseUint(s, 10, 64)
 		o.Run.Seed = v
 		return err

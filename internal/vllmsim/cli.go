@@ -26,10 +26,11 @@ request and computes prompt chunks of new ones, within --max-num-batched-tokens
 tokens, and lasts
   --time-per-token + --time-per-token-per-seq x (decoding requests - 1)
                    + --prefill-time-per-token x prompt tokens in the step,
-so latency grows with the batch. A request first spends --request-overhead in
-the API server. The KV cache holds --kv-cache-tokens tokens (every running
-request's prompt and output so far; vllm:kv_cache_usage_perc is the fraction
-used); when it is full the newest request is preempted and recomputed later.
+so latency grows with the batch. A request first spends --request-overhead
+plus --request-overhead-per-seq x running requests in the API server. The KV
+cache holds --kv-cache-tokens tokens (every running request's prompt and
+output so far; vllm:kv_cache_usage_perc is the fraction used); when it is
+full the newest request is preempted and recomputed later.
 Defaults are calibrated on a published vLLM benchmark of a small model on one
 NVIDIA L4.
 
@@ -67,6 +68,7 @@ func ParseFlags(args []string, output io.Writer) (Options, error) {
 	fs.IntVar(&o.Config.MaxNumBatchedTokens, "max-num-batched-tokens", o.Config.MaxNumBatchedTokens, "token budget of a step: one per decoding request plus prompt chunks")
 	fs.IntVar(&o.Config.KVCacheTokens, "kv-cache-tokens", o.Config.KVCacheTokens, "tokens the KV cache holds; at least --max-model-len")
 	fs.DurationVar(&o.Config.RequestOverhead, "request-overhead", o.Config.RequestOverhead, "API server time per request before the engine; adds to the time to first token")
+	fs.DurationVar(&o.Config.RequestOverheadPerSeq, "request-overhead-per-seq", o.Config.RequestOverheadPerSeq, "what each running request adds to --request-overhead")
 	fs.IntVar(&o.Config.MaxTokensDefault, "max-tokens-default", o.Config.MaxTokensDefault, "output tokens of a request without max_tokens")
 	fs.IntVar(&o.Config.MaxModelLen, "max-model-len", o.Config.MaxModelLen, "context length: prompt tokens + max_tokens above it get a 400, as in vLLM")
 	fs.Float64Var(&o.Config.FailRate, "fail-rate", 0, "fraction (0-1) of requests answered with --fail-status, spread evenly")

@@ -34,11 +34,12 @@ const (
 
 	// The batch model's defaults are calibrated against a published vLLM
 	// benchmark on one NVIDIA L4 (docs/vllm-sim-model.md).
-	DefaultTimePerToken        = 5100 * time.Microsecond
-	DefaultTimePerTokenPerSeq  = 40 * time.Microsecond
-	DefaultPrefillTimePerToken = 19 * time.Microsecond
-	DefaultRequestOverhead     = 17 * time.Millisecond
-	DefaultKVCacheTokens       = 1_000_000
+	DefaultTimePerToken          = 5100 * time.Microsecond
+	DefaultTimePerTokenPerSeq    = 40 * time.Microsecond
+	DefaultPrefillTimePerToken   = 19 * time.Microsecond
+	DefaultRequestOverhead       = 16 * time.Millisecond
+	DefaultRequestOverheadPerSeq = 2 * time.Millisecond
+	DefaultKVCacheTokens         = 1_000_000
 
 	// The bounds of the time and count flags keep a step's length far from
 	// overflowing: at most a minute plus a second per token or request.
@@ -75,6 +76,10 @@ type Config struct {
 	// RequestOverhead is the API server's time per request before the engine
 	// sees it (parsing, tokenizing): it adds to the time to first token.
 	RequestOverhead time.Duration
+	// RequestOverheadPerSeq is what each running request adds to that time: the
+	// API server's event loop also detokenizes and streams every running
+	// request's output (vllm-project/vllm pull request #12287).
+	RequestOverheadPerSeq time.Duration
 	// MaxTokensDefault is the output length of a request that sets no max_tokens
 	// (shortened to fit MaxModelLen).
 	MaxTokensDefault int
@@ -100,17 +105,18 @@ type Config struct {
 // DefaultConfig returns the stand-in's defaults.
 func DefaultConfig() Config {
 	return Config{
-		Model:               DefaultModel,
-		MaxNumSeqs:          DefaultMaxNumSeqs,
-		TimePerToken:        DefaultTimePerToken,
-		TimePerTokenPerSeq:  DefaultTimePerTokenPerSeq,
-		PrefillTimePerToken: DefaultPrefillTimePerToken,
-		MaxNumBatchedTokens: DefaultMaxNumBatchedTokens,
-		KVCacheTokens:       DefaultKVCacheTokens,
-		RequestOverhead:     DefaultRequestOverhead,
-		MaxTokensDefault:    DefaultMaxTokensDefault,
-		MaxModelLen:         DefaultMaxModelLen,
-		FailStatus:          DefaultFailStatus,
+		Model:                 DefaultModel,
+		MaxNumSeqs:            DefaultMaxNumSeqs,
+		TimePerToken:          DefaultTimePerToken,
+		TimePerTokenPerSeq:    DefaultTimePerTokenPerSeq,
+		PrefillTimePerToken:   DefaultPrefillTimePerToken,
+		MaxNumBatchedTokens:   DefaultMaxNumBatchedTokens,
+		KVCacheTokens:         DefaultKVCacheTokens,
+		RequestOverhead:       DefaultRequestOverhead,
+		RequestOverheadPerSeq: DefaultRequestOverheadPerSeq,
+		MaxTokensDefault:      DefaultMaxTokensDefault,
+		MaxModelLen:           DefaultMaxModelLen,
+		FailStatus:            DefaultFailStatus,
 	}
 }
 
@@ -146,6 +152,7 @@ func (c Config) Validate() error {
 		{"--time-per-token-per-seq", c.TimePerTokenPerSeq, maxPerTokenTime},
 		{"--prefill-time-per-token", c.PrefillTimePerToken, maxPerTokenTime},
 		{"--request-overhead", c.RequestOverhead, maxFixedTime},
+		{"--request-overhead-per-seq", c.RequestOverheadPerSeq, maxPerTokenTime},
 	} {
 		if d.v < 0 || d.v > d.limit {
 			return fmt.Errorf("%s (%s) must be between 0 and %s", d.flag, d.v, d.limit)

@@ -119,6 +119,13 @@ func (e *engine) abort(s *seq) bool {
 	return true
 }
 
+// runningCount is the size of the running batch.
+func (e *engine) runningCount() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.running)
+}
+
 // progress reports how many tokens s has generated and whether it finished.
 func (e *engine) progress(s *seq) (generated int, finished bool) {
 	e.mu.Lock()
@@ -253,9 +260,11 @@ func (e *engine) finish(st step) (generated int) {
 	return generated
 }
 
-// loop runs steps while anything runs. Each step ends at its start plus its
-// duration, on the wall clock: the time spent between steps is taken from the
-// next sleep, so a long run keeps the model's pace.
+// loop runs steps while anything runs. A step starts where the one before
+// ended and lasts its duration on the wall clock: the time spent between steps
+// (planning, waking the handlers) is taken from the next sleep, so a long run
+// keeps the model's pace. Only a loop behind by more than a whole step (just
+// started, or starved of CPU) starts the step now instead of catching up.
 func (e *engine) loop() {
 	var stepEnd time.Time
 	for {
@@ -271,11 +280,11 @@ func (e *engine) loop() {
 		e.stopStep = cancel
 		e.mu.Unlock()
 
-		now := e.now()
-		if stepEnd.Before(now) {
-			stepEnd = now // idle or late: the step starts now
+		now, d := e.now(), e.duration(st)
+		if now.Sub(stepEnd) > d {
+			stepEnd = now
 		}
-		stepEnd = stepEnd.Add(e.duration(st))
+		stepEnd = stepEnd.Add(d)
 		_ = e.sleep(ctx, max(0, stepEnd.Sub(now))) // ended early only when nothing is left to run
 		cancel()
 

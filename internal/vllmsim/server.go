@@ -180,12 +180,13 @@ func (s *Server) check(w http.ResponseWriter, model string, maxTokens *int, prom
 	return n, true
 }
 
-// run passes a request through the API server's overhead and the engine,
+// run passes a request through the API server (its overhead grows with the
+// requests running, whose output the same server streams) and the engine,
 // handing each batch of new tokens to onTokens (tokens from..to, and whether
 // that ends the request) as the engine generates them. It returns false when
 // the client left first.
 func (s *Server) run(ctx context.Context, promptTokens, n int, onTokens func(from, to int, finished bool)) bool {
-	if s.cfg.RequestOverhead > 0 && sleepTimer(ctx, s.cfg.RequestOverhead) != nil {
+	if d := s.cfg.RequestOverhead + s.cfg.RequestOverheadPerSeq*time.Duration(s.engine.runningCount()); d > 0 && sleepTimer(ctx, d) != nil {
 		s.metrics.success[finishedAbort].Inc()
 		return false
 	}

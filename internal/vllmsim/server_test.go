@@ -78,7 +78,7 @@ func newTestServer(t *testing.T, mutate func(*Config)) (*httptest.Server, *loadL
 	t.Helper()
 	log := newLoadLog()
 	cfg := DefaultConfig()
-	cfg.RequestOverhead = 0
+	cfg.RequestOverhead, cfg.RequestOverheadPerSeq = 0, 0
 	cfg.OnSchedule = log.observe
 	mutate(&cfg)
 	srv, err := New(cfg)
@@ -403,7 +403,7 @@ func TestShutdownLetsRunningRequestsFinish(t *testing.T) {
 	g := newGate()
 	log := newLoadLog()
 	cfg := DefaultConfig()
-	cfg.RequestOverhead = 0
+	cfg.RequestOverhead, cfg.RequestOverheadPerSeq = 0, 0
 	cfg.Sleep = g.sleep
 	cfg.OnSchedule = log.observe
 	srv, err := New(cfg)
@@ -449,7 +449,7 @@ func TestFlagsAreTheDocumentedContract(t *testing.T) {
 	o, err := ParseFlags([]string{
 		"--addr", "127.0.0.1:9001", "--model", "m", "--max-num-seqs", "3", "--time-per-token", "5ms",
 		"--time-per-token-per-seq", "1ms", "--prefill-time-per-token", "10us", "--max-num-batched-tokens", "512",
-		"--kv-cache-tokens", "4096", "--request-overhead", "2ms",
+		"--kv-cache-tokens", "4096", "--request-overhead", "2ms", "--request-overhead-per-seq", "300us",
 		"--max-tokens-default", "8", "--fail-rate", "0.25", "--fail-status", "503", "--shutdown-timeout", "1s",
 		"--max-model-len", "64",
 	}, io.Discard)
@@ -459,7 +459,7 @@ func TestFlagsAreTheDocumentedContract(t *testing.T) {
 	want := Options{Addr: "127.0.0.1:9001", ShutdownTimeout: time.Second, Config: Config{
 		Model: "m", MaxNumSeqs: 3, TimePerToken: 5 * time.Millisecond, TimePerTokenPerSeq: time.Millisecond,
 		PrefillTimePerToken: 10 * time.Microsecond, MaxNumBatchedTokens: 512, KVCacheTokens: 4096,
-		RequestOverhead: 2 * time.Millisecond, MaxTokensDefault: 8, MaxModelLen: 64, FailRate: 0.25, FailStatus: 503,
+		RequestOverhead: 2 * time.Millisecond, RequestOverheadPerSeq: 300 * time.Microsecond, MaxTokensDefault: 8, MaxModelLen: 64, FailRate: 0.25, FailStatus: 503,
 	}}
 	o.Config.Sleep, o.Config.OnSchedule = nil, nil
 	if o.Addr != want.Addr || o.ShutdownTimeout != want.ShutdownTimeout || !sameConfig(o.Config, want.Config) {
@@ -473,8 +473,9 @@ func TestFlagsAreTheDocumentedContract(t *testing.T) {
 	wantDefaults := Config{
 		Model: "google/gemma-3-1b-it", MaxNumSeqs: 256, TimePerToken: 5100 * time.Microsecond,
 		TimePerTokenPerSeq: 40 * time.Microsecond, PrefillTimePerToken: 19 * time.Microsecond,
-		MaxNumBatchedTokens: 2048, KVCacheTokens: 1_000_000, RequestOverhead: 17 * time.Millisecond,
-		MaxTokensDefault: 16, MaxModelLen: 32768, FailStatus: 500,
+		MaxNumBatchedTokens: 2048, KVCacheTokens: 1_000_000, RequestOverhead: 16 * time.Millisecond,
+		RequestOverheadPerSeq: 2 * time.Millisecond,
+		MaxTokensDefault:      16, MaxModelLen: 32768, FailStatus: 500,
 	}
 	if d.Addr != "127.0.0.1:8000" || !sameConfig(d.Config, wantDefaults) {
 		t.Errorf("defaults = %+v, want %+v", d.Config, wantDefaults)
@@ -492,6 +493,7 @@ func TestFlagsAreTheDocumentedContract(t *testing.T) {
 		{"--kv-cache-tokens", "1000"},
 		{"--prefill-time-per-token", "2s"},
 		{"--request-overhead", "-1ms"},
+		{"--request-overhead-per-seq", "2s"},
 		{"extra"},
 	} {
 		if _, err := ParseFlags(bad, io.Discard); err == nil {
