@@ -67,8 +67,8 @@ bench: build
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./fn/internal/processor ./fn/internal/krm ./internal/whatif
 
-## generate: every generated file: the VLLMHPAConfig CRD (controller-gen, from
-## fn/api/v1alpha1), then from the CRD the editor JSON Schema, the
+## generate: every generated file: the VLLMHPAConfig and VLLMServerProfile CRDs
+## (controller-gen, from fn/api/v1alpha1), then from the config's CRD the editor JSON Schema, the
 ## KRMFunctionDefinition, the field reference in docs/api.md, the function's --help
 ## and --version text (fn/internal/cli) and the schema the function validates with
 ## (fn/internal/schema), then base/ and overlays/ from the output of the function

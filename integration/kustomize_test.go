@@ -12,7 +12,7 @@ import (
 // TestKustomizeExecExamples renders each examples/kustomize-exec/<name> with the
 // command docs/running.md gives and compares it with its expected.yaml.
 func TestKustomizeExecExamples(t *testing.T) {
-	for _, name := range []string{"vllm", "gpu", "team-a"} {
+	for _, name := range []string{"vllm", "gpu", "team-a", "slo"} {
 		t.Run(name, func(t *testing.T) {
 			dir := filepath.Join("examples", "kustomize-exec", name)
 			out := mustBuild(t, filepath.Join(work, dir))

@@ -111,6 +111,9 @@ func writeSchema(b *bytes.Buffer, path, literalType string, s *apiextensionsv1.J
 	if s.MaxLength != nil {
 		field("MaxLength", fmt.Sprintf("new(int64(%d))", *s.MaxLength))
 	}
+	if s.MinItems != nil {
+		field("MinItems", fmt.Sprintf("new(int64(%d))", *s.MinItems))
+	}
 	if s.Pattern != "" {
 		field("Pattern", strconv.Quote(s.Pattern))
 	}
@@ -160,7 +163,7 @@ func checkKeywords(s *apiextensionsv1.JSONSchemaProps) error {
 	rest.Type, rest.Format, rest.Description, rest.Default = "", "", "", nil
 	rest.Properties, rest.Required, rest.AdditionalProperties, rest.Items, rest.Enum = nil, nil, nil, nil, nil
 	rest.Minimum, rest.Maximum, rest.ExclusiveMinimum, rest.ExclusiveMaximum = nil, nil, false, false
-	rest.MinLength, rest.MaxLength, rest.Pattern = nil, nil, ""
+	rest.MinLength, rest.MaxLength, rest.MinItems, rest.Pattern = nil, nil, nil, ""
 	rest.XIntOrString, rest.XPreserveUnknownFields = false, nil
 	if reflect.DeepEqual(rest, apiextensionsv1.JSONSchemaProps{}) {
 		return nil

@@ -17,8 +17,9 @@ import (
 
 // opaqueFields are objects whose own fields the short list leaves out: they are
 // another API's type, copied as written (spec.behavior is autoscaling/v2's
-// HorizontalPodAutoscalerBehavior).
-var opaqueFields = []string{"spec.behavior"}
+// HorizontalPodAutoscalerBehavior; an SLO's profile is the spec of a
+// VLLMServerProfile, which vllm-loadgen profile writes).
+var opaqueFields = []string{"spec.behavior", "spec.slo.profile", "spec.metrics[].slo.profile"}
 
 // usageGo is Go source for the function's --help and --version
 // (fn/internal/cli): the release in VERSION, and the config's fields in short,

@@ -7,7 +7,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/utils/ptr"
@@ -48,6 +50,10 @@ var ConfigMapKeys = []ConfigMapKey{
 	{"workloadIdentityProjectNumber", "spec.adapter.workloadIdentity.projectNumber"},
 	{"workloadIdentityNamespace", "spec.adapter.workloadIdentity.namespace"},
 	{"gpuSource", "spec.gpu.source"},
+	{"sloPercentile", "spec.slo.percentile"},
+	{"sloTTFT", "spec.slo.ttft"},
+	{"sloTPOT", "spec.slo.tpot"},
+	{"sloProfileRef", "spec.slo.profileRef"},
 }
 
 // FromConfigMapData builds a config from a ConfigMap's flat string data. Errors
@@ -142,6 +148,23 @@ func FromConfigMapData(data map[string]string) (*VLLMHPAConfig, field.ErrorList)
 			workloadIdentity(c).ProjectNumber = v
 		case "workloadIdentityNamespace":
 			workloadIdentity(c).Namespace = v
+		case "sloPercentile":
+			if n := int32Of(key, v); n != nil {
+				slo(c).Percentile = ptr.To(SLOPercentile(*n))
+			}
+		case "sloTTFT", "sloTPOT":
+			d, err := time.ParseDuration(strings.TrimSpace(v))
+			if err != nil {
+				allErrs = append(allErrs, field.Invalid(dataPath.Child(key), v, fmt.Sprintf("is not a duration; write e.g. %s=500ms", key)))
+				continue
+			}
+			if key == "sloTTFT" {
+				slo(c).TTFT = &metav1.Duration{Duration: d}
+			} else {
+				slo(c).TPOT = &metav1.Duration{Duration: d}
+			}
+		case "sloProfileRef":
+			slo(c).ProfileRef = v
 		case "gpuSource":
 			if c.Spec.GPU == nil {
 				c.Spec.GPU = &GPU{}
@@ -252,6 +275,13 @@ func workloadIdentity(c *VLLMHPAConfig) *WorkloadIdentity {
 		a.WorkloadIdentity = &WorkloadIdentity{}
 	}
 	return a.WorkloadIdentity
+}
+
+func slo(c *VLLMHPAConfig) *SLO {
+	if c.Spec.SLO == nil {
+		c.Spec.SLO = &SLO{}
+	}
+	return c.Spec.SLO
 }
 
 func configMapKeyNames() []string {

@@ -15,7 +15,10 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-const crdFile = "vllmhpa.dev_vllmhpaconfigs.yaml"
+const (
+	crdFile        = "vllmhpa.dev_vllmhpaconfigs.yaml"
+	profileCRDFile = "vllmhpa.dev_vllmserverprofiles.yaml"
+)
 
 // TestCRDIsCurrent regenerates the CRD from the types into a temp dir and applies
 // the corrections of upstream doc comments: a type or marker changed without
@@ -36,13 +39,28 @@ func TestCRDIsCurrent(t *testing.T) {
 	if !bytes.Equal(got, CRD) {
 		t.Errorf("%s is not what controller-gen writes from types.go; run make generate", crdFile)
 	}
+	// The VLLMServerProfile's CRD is its schema from the Go types, as the
+	// config's is, for editors and schema checks of a profile; profiles are
+	// local config, so no cluster needs it.
+	got, err = os.ReadFile(filepath.Join(dir, profileCRDFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile(profileCRDFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s is not what controller-gen writes from profile_types.go; run make generate", profileCRDFile)
+	}
 }
 
 // TestSchemaDefaultsMatchDefault checks every default the schema documents (for
 // editors, kubectl explain and docs/api.md) against what Default() sets, which is
 // where the function's defaults live.
 func TestSchemaDefaultsMatchDefault(t *testing.T) {
-	c := &VLLMHPAConfig{Spec: VLLMHPAConfigSpec{Strategy: StrategyVLLM, ScaleTargetRef: ScaleTargetRef{Name: "x"}, MaxReplicas: 1}}
+	// An empty SLO, whose defaults apply only where there is one.
+	c := &VLLMHPAConfig{Spec: VLLMHPAConfigSpec{Strategy: StrategyVLLM, ScaleTargetRef: ScaleTargetRef{Name: "x"}, MaxReplicas: 1, SLO: &SLO{}}}
 	c.Default()
 	b, err := json.Marshal(c)
 	if err != nil {

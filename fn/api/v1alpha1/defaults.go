@@ -41,6 +41,11 @@ const (
 	// ClusterPodMonitoring, whose target labels the recording rule relies on.
 	DefaultGPUSource = GPUSourceOwn
 
+	// DefaultSLOPercentile holds a latency objective for 9 requests in 10: a
+	// median hides the slow tail users notice, p99 needs long profile steps to
+	// measure.
+	DefaultSLOPercentile SLOPercentile = 90
+
 	// DefaultScaleDownStabilizationSeconds keeps a replica for 5 minutes after the
 	// load drops: vLLM pods take minutes to pull a model and start, so scaling down
 	// on a short dip costs more than it saves.
@@ -62,21 +67,30 @@ func (c *VLLMHPAConfig) Default() {
 	if s.MinReplicas == nil {
 		s.MinReplicas = ptr.To(DefaultMinReplicas)
 	}
-	if s.Metric == nil {
-		s.Metric = &Metric{}
-	}
-	if s.Metric.Name == "" {
-		s.Metric.Name = DefaultVLLMMetric
-		if s.Strategy == StrategyGPU {
-			s.Metric.Name = GPUMetric
+	// spec.metrics stands instead of spec.metric; each entry names its metric
+	// and its target or SLO.
+	if len(s.Metrics) == 0 {
+		if s.Metric == nil {
+			s.Metric = &Metric{}
+		}
+		if s.Metric.Name == "" {
+			s.Metric.Name = DefaultVLLMMetric
+			if s.Strategy == StrategyGPU {
+				s.Metric.Name = GPUMetric
+			}
+		}
+		// Under an SLO, the target is derived from the SLO's profile.
+		if s.Metric.TargetAverageValue == nil && s.SLO == nil {
+			target := DefaultVLLMTarget
+			if s.Strategy == StrategyGPU {
+				target = DefaultGPUTarget
+			}
+			s.Metric.TargetAverageValue = &target
 		}
 	}
-	if s.Metric.TargetAverageValue == nil {
-		target := DefaultVLLMTarget
-		if s.Strategy == StrategyGPU {
-			target = DefaultGPUTarget
-		}
-		s.Metric.TargetAverageValue = &target
+	defaultSLO(s.SLO)
+	for i := range s.Metrics {
+		defaultSLO(s.Metrics[i].SLO)
 	}
 	if s.Scrape == nil {
 		s.Scrape = &Scrape{}
@@ -120,6 +134,12 @@ func (c *VLLMHPAConfig) Default() {
 		s.GPU.Source = DefaultGPUSource
 	}
 	c.defaultBackend()
+}
+
+func defaultSLO(slo *SLO) {
+	if slo != nil && slo.Percentile == nil {
+		slo.Percentile = ptr.To(DefaultSLOPercentile)
+	}
 }
 
 // targetAPIVersion is the apiVersion of a supported workload kind, so that a

@@ -36,7 +36,8 @@ var promLabelName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
 // on them matches nothing.
 var resourceLabels = []string{"project_id", "location", "cluster", "namespace", "job", "instance"}
 
-// validateMetricLabels checks spec.metric.labels: each key a Prometheus label name
+// validateMetricLabels checks a metric's labels (spec.metric.labels or
+// spec.metrics[i].labels): each key a Prometheus label name
 // the adapter can select on, each value a Kubernetes label value, as the
 // HorizontalPodAutoscaler's selector requires.
 func validateMetricLabels(fldPath *field.Path, strategy Strategy, labels map[string]string) field.ErrorList {

@@ -90,9 +90,27 @@ type VLLMHPAConfigSpec struct {
 	MaxReplicas int32 `json:"maxReplicas"`
 
 	// metric names the metric and the per-pod average to hold it at. Its defaults
-	// depend on the strategy.
+	// depend on the strategy. Give spec.metric or spec.metrics, not both.
 	// +optional
 	Metric *Metric `json:"metric,omitempty"`
+
+	// metrics are several metrics to scale on, each a Pods metric of the
+	// HorizontalPodAutoscaler, which computes a replica count for each and
+	// scales to the largest: vllm:num_requests_running with
+	// vllm:kv_cache_usage_perc guards both latency and memory. Each entry needs
+	// a name and either a targetAverageValue or an SLO to derive it from (its
+	// own slo, or spec.slo). Give spec.metric or spec.metrics, not both.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MinItems=1
+	Metrics []MetricEntry `json:"metrics,omitempty"`
+
+	// slo derives targets from a latency objective and a measured profile of
+	// the server, instead of a written targetAverageValue: the target of
+	// spec.metric, or of each entry of spec.metrics that gives neither a
+	// targetAverageValue nor its own slo. Strategy vllm only.
+	// +optional
+	SLO *SLO `json:"slo,omitempty"`
 
 	// podSelector holds the labels of the vLLM pods (strategy vllm): the
 	// PodMonitoring scrapes the pods that carry all of them. Required for strategy
@@ -151,15 +169,18 @@ type ScaleTargetRef struct {
 
 // Metric is the metric the autoscaler holds at a per-pod average.
 type Metric struct {
-	// name is the Prometheus metric name, e.g. vllm:num_requests_waiting. Defaults
-	// to vllm:num_requests_running (strategy vllm) or dcgm_fi_dev_gpu_util (strategy
-	// gpu, the only metric the gpu strategy records).
+	// name is the Prometheus metric name, e.g. vllm:num_requests_waiting. In
+	// spec.metric it defaults to vllm:num_requests_running (strategy vllm) or
+	// dcgm_fi_dev_gpu_util (strategy gpu, the only metric the gpu strategy
+	// records); each entry of spec.metrics names its own.
 	// +optional
 	Name string `json:"name,omitempty"`
 
 	// targetAverageValue is the per-pod average the autoscaler aims for, a
-	// Kubernetes quantity above zero such as 4, "500m" or 0.8. Defaults to 4
-	// (strategy vllm) or 20 (strategy gpu, percent).
+	// Kubernetes quantity above zero such as 4, "500m" or 0.8. Where an SLO
+	// applies, it is derived from the SLO and must not be written. Otherwise
+	// spec.metric defaults it to 4 (strategy vllm) or 20 (strategy gpu,
+	// percent), and each entry of spec.metrics gives its own.
 	// +optional
 	TargetAverageValue *Quantity `json:"targetAverageValue,omitempty"`
 
@@ -170,6 +191,58 @@ type Metric struct {
 	// names; values must also be Kubernetes label values (no '/'). Strategy vllm only.
 	// +optional
 	Labels map[string]string `json:"labels,omitempty"`
+}
+
+// MetricEntry is one entry of spec.metrics: a metric, and its target or the
+// SLO its target is derived from.
+type MetricEntry struct {
+	Metric `json:",inline"`
+
+	// slo derives this metric's target from a latency objective and a measured
+	// profile; it replaces spec.slo for this entry. Give targetAverageValue or
+	// slo, not both.
+	// +optional
+	SLO *SLO `json:"slo,omitempty"`
+}
+
+// SLOPercentile is the percentile of requests a latency objective holds for.
+// +kubebuilder:validation:Enum=50;90;99
+type SLOPercentile int32
+
+// SLO is a latency objective and the measured profile of the server that a
+// target is derived from. For the metric it applies to, v* is the largest
+// per-pod value of the gauge measured at a profile point such that every point
+// whose value is at or below it meets the objective; the target is
+// v* / (1 + t), t the scale-up tolerance in force (spec.behavior.scaleUp.tolerance,
+// else the HorizontalPodAutoscaler's 0.1), rounded down to 0.01.
+type SLO struct {
+	// percentile is the percentile of requests the bounds hold for: 50, 90 or
+	// 99, read from the profile's p50, p90 or p99. Defaults to 90.
+	// +optional
+	// +kubebuilder:default=90
+	Percentile *SLOPercentile `json:"percentile,omitempty"`
+
+	// ttft bounds the time to first token, from sending a request to its first
+	// streamed token, as a duration such as 500ms or 1.5s. Give ttft, tpot or both.
+	// +optional
+	TTFT *metav1.Duration `json:"ttft,omitempty"`
+
+	// tpot bounds the time per output token after the first, as a duration
+	// such as 50ms. Give ttft, tpot or both.
+	// +optional
+	TPOT *metav1.Duration `json:"tpot,omitempty"`
+
+	// profileRef is the metadata.name of a VLLMServerProfile among the
+	// function's items (kpt, or a kustomize transformer), as written by
+	// vllm-loadgen profile. Give profileRef or profile, not both.
+	// +optional
+	ProfileRef string `json:"profileRef,omitempty"`
+
+	// profile is the spec of a VLLMServerProfile written inline, for a
+	// kustomize generator, which sees only the config. Give profileRef or
+	// profile, not both.
+	// +optional
+	Profile *VLLMServerProfileSpec `json:"profile,omitempty"`
 }
 
 // Scrape says how Google Managed Prometheus scrapes the vLLM server.

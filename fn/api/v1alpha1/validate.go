@@ -42,7 +42,8 @@ var SupportedTargets = []ScaleTargetRef{
 // Validate checks a defaulted config that its schema has accepted (required
 // fields, enums and bounds are the schema's: see the markers in types.go) and
 // returns every other problem it finds, in field order. An empty list means
-// the config can be rendered. Each error's detail says how to fix it.
+// the config can be rendered, once the targets its SLOs apply to are derived.
+// Each error's detail says how to fix it.
 func (c *VLLMHPAConfig) Validate() field.ErrorList {
 	allErrs := validateObjectMeta(field.NewPath("metadata"), &c.ObjectMeta)
 	return append(allErrs, validateSpec(field.NewPath("spec"), &c.Spec)...)
@@ -72,8 +73,12 @@ func validateSpec(fldPath *field.Path, s *VLLMHPAConfigSpec) field.ErrorList {
 		allErrs = append(allErrs, field.Invalid(fldPath.Child("maxReplicas"), s.MaxReplicas,
 			fmt.Sprintf("is below minReplicas (%d); raise maxReplicas or lower minReplicas", *s.MinReplicas)))
 	}
-	allErrs = append(allErrs, validateMetric(fldPath.Child("metric"), s.Strategy, s.Metric)...)
-	allErrs = append(allErrs, validateMetricLabels(fldPath.Child("metric", "labels"), s.Strategy, s.Metric.Labels)...)
+	if s.Metric != nil {
+		metric := fldPath.Child("metric")
+		allErrs = append(allErrs, validateMetric(metric, s.Strategy, s.Metric)...)
+		allErrs = append(allErrs, validateMetricLabels(metric.Child("labels"), s.Strategy, s.Metric.Labels)...)
+	}
+	allErrs = append(allErrs, validateSLOs(fldPath, s)...)
 	allErrs = append(allErrs, validateBehavior(fldPath.Child("behavior"), s.Behavior)...)
 	if s.Strategy == StrategyVLLM {
 		if len(s.PodSelector) == 0 {
@@ -142,6 +147,9 @@ func validateTarget(fldPath *field.Path, ref ScaleTargetRef) field.ErrorList {
 	return append(allErrs, field.NotSupported(fldPath.Child("kind"), ref.APIVersion+" "+ref.Kind, supported))
 }
 
+// validateMetric checks a metric's name and target, written at fldPath
+// (spec.metric or spec.metrics[i]). A target left to an SLO is checked once
+// derived; until then the derivation reports why there is none.
 func validateMetric(fldPath *field.Path, strategy Strategy, m *Metric) field.ErrorList {
 	var allErrs field.ErrorList
 	name := fldPath.Child("name")
@@ -154,6 +162,9 @@ func validateMetric(fldPath *field.Path, strategy Strategy, m *Metric) field.Err
 		allErrs = append(allErrs, field.Invalid(name, m.Name, "is not a Prometheus metric name; use letters, digits, '_' and ':', e.g. vllm:num_requests_waiting"))
 	}
 
+	if m.TargetAverageValue == nil {
+		return allErrs
+	}
 	target := fldPath.Child("targetAverageValue")
 	raw := string(*m.TargetAverageValue)
 	q, err := resource.ParseQuantity(raw)

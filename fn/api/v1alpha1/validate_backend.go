@@ -83,14 +83,28 @@ func validateBackend(spec *field.Path, s *VLLMHPAConfigSpec) field.ErrorList {
 // validateGKEMetric checks what an AutoscalingMetric can express.
 func validateGKEMetric(spec *field.Path, s *VLLMHPAConfigSpec) field.ErrorList {
 	var errs field.ErrorList
-	if name := s.Metric.Name; promMetricName.MatchString(name) {
+	// Each metric is one gauge of the AutoscalingMetric; two Prometheus names
+	// that give one gauge name could not both be read.
+	gauges := map[string]string{}
+	for _, m := range s.scaledMetrics() {
+		name := m.Name
+		if !promMetricName.MatchString(name) {
+			continue
+		}
 		gauge := GKEGaugeName(name)
 		if msgs := validation.IsDNS1123Label(gauge); len(msgs) > 0 {
-			errs = append(errs, field.Invalid(spec.Child("metric", "name"), name, fmt.Sprintf(
+			errs = append(errs, field.Invalid(m.Path.Child("name"), name, fmt.Sprintf(
 				"gives the AutoscalingMetric gauge name %q, which is not a DNS-1123 label: %s; "+
 					"GKE's gauge names are lower-case letters, digits and '-', at most 63 characters: scale on a metric with a shorter name, or use spec.backend: adapter",
 				gauge, strings.Join(msgs, "; "))))
+			continue
 		}
+		if other, ok := gauges[gauge]; ok && other != name {
+			errs = append(errs, field.Invalid(m.Path.Child("name"), name, fmt.Sprintf(
+				"gives the AutoscalingMetric gauge name %q, which %s gives too; GKE's gauge names cannot tell them apart: scale on one of them, or use spec.backend: adapter",
+				gauge, other)))
+		}
+		gauges[gauge] = name
 	}
 	if port := *s.Scrape.Port; port.Type == intstr.String {
 		errs = append(errs, field.Invalid(spec.Child("scrape", "port"), port.StrVal,

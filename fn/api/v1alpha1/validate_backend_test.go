@@ -74,6 +74,24 @@ func TestValidateBackend(t *testing.T) {
 			c.Spec.Metric.Name = "vllm:" + strings.Repeat("x", 60)
 		}, "spec.metric.name", "is not a DNS-1123 label"},
 		{"gke gauge name empty", func(c *VLLMHPAConfig) { gke(c); c.Spec.Metric.Name = "::" }, "spec.metric.name", `gauge name ""`},
+		{"gke metrics entry gauge name too long", func(c *VLLMHPAConfig) {
+			gke(c)
+			four := Quantity("4")
+			c.Spec.Metric = nil
+			c.Spec.Metrics = []MetricEntry{
+				{Metric: Metric{Name: DefaultVLLMMetric, TargetAverageValue: &four}},
+				{Metric: Metric{Name: "vllm:" + strings.Repeat("x", 60), TargetAverageValue: &four}},
+			}
+		}, "spec.metrics[1].name", "is not a DNS-1123 label"},
+		{"gke metrics one gauge name", func(c *VLLMHPAConfig) {
+			gke(c)
+			four := Quantity("4")
+			c.Spec.Metric = nil
+			c.Spec.Metrics = []MetricEntry{
+				{Metric: Metric{Name: "vllm:a_b", TargetAverageValue: &four}},
+				{Metric: Metric{Name: "vllm:a:b", TargetAverageValue: &four}},
+			}
+		}, "spec.metrics[1].name", `which vllm:a_b gives too`},
 		{"gke monitoring on", func(c *VLLMHPAConfig) { gke(c); *c.Spec.Scrape.Monitoring = true }, "", ""},
 		{"adapter monitoring off", func(c *VLLMHPAConfig) { c.Spec.Scrape.Monitoring = &no }, "spec.scrape.monitoring", "cannot be used with backend adapter"},
 		{"gpu adapter monitoring off", func(c *VLLMHPAConfig) {

@@ -24,6 +24,15 @@ const fields = `  metadata.name *                                string
   spec.metric.labels                             map of string
   spec.metric.name                               string
   spec.metric.targetAverageValue                 quantity (number or string)
+  spec.metrics                                   list of object
+  spec.metrics[].labels                          map of string
+  spec.metrics[].name                            string
+  spec.metrics[].slo.percentile                  integer, default 90, one of 50|90|99
+  spec.metrics[].slo.profile                     object
+  spec.metrics[].slo.profileRef                  string
+  spec.metrics[].slo.tpot                        string
+  spec.metrics[].slo.ttft                        string
+  spec.metrics[].targetAverageValue              quantity (number or string)
   spec.minReplicas                               integer, default 1, >= 1
   spec.podSelector                               map of string
   spec.scaleTargetRef *                          object
@@ -34,5 +43,10 @@ const fields = `  metadata.name *                                string
   spec.scrape.monitoring                         boolean
   spec.scrape.path                               string, default /metrics
   spec.scrape.port                               integer or string, default 8000
+  spec.slo.percentile                            integer, default 90, one of 50|90|99
+  spec.slo.profile                               object
+  spec.slo.profileRef                            string
+  spec.slo.tpot                                  string
+  spec.slo.ttft                                  string
   spec.strategy *                                string, one of vllm|gpu
 `

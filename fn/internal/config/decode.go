@@ -188,12 +188,17 @@ func parsePath(path string) *field.Path {
 
 // typeNames says in words what a Go type asks the user to write.
 var typeNames = map[string]string{
-	"int32":              "a whole number (e.g. 5, without quotes)",
-	"v1alpha1.Quantity":  "a number or a string such as 4, 0.8 or \"500m\"",
-	"resource.Quantity":  "a Kubernetes quantity such as 0.1 or \"100m\"",
-	"*resource.Quantity": "a Kubernetes quantity such as 0.1 or \"100m\"",
-	"string":             "a string",
-	"bool":               "true or false",
-	"map[string]string":  "a mapping of strings (key: value)",
-	"v1alpha1.Strategy":  "a string (vllm or gpu)",
+	"int32":                   "a whole number (e.g. 5, without quotes)",
+	"v1alpha1.Quantity":       "a number or a string such as 4, 0.8 or \"500m\"",
+	"resource.Quantity":       "a Kubernetes quantity such as 0.1 or \"100m\"",
+	"*resource.Quantity":      "a Kubernetes quantity such as 0.1 or \"100m\"",
+	"string":                  "a string",
+	"bool":                    "true or false",
+	"map[string]string":       "a mapping of strings (key: value)",
+	"v1alpha1.Strategy":       "a string (vllm or gpu)",
+	"v1.Duration":             "a duration such as 500ms or 1.5s",
+	"*v1.Duration":            "a duration such as 500ms or 1.5s",
+	"v1alpha1.Decimal":        "a number such as 3.1",
+	"*v1alpha1.SLOPercentile": "50, 90 or 99",
+	"v1alpha1.SLOPercentile":  "50, 90 or 99",
 }

@@ -35,25 +35,35 @@ func BuildAutoscalingMetric(c *v1alpha1.VLLMHPAConfig) *gke.AutoscalingMetric {
 	}
 }
 
-// GKEGauges lists the gauges a config's AutoscalingMetric exposes, each named
-// for the HPA (v1alpha1.GKEGaugeName) and read by its Prometheus name. GKE counts
-// them towards its per-cluster limit.
+// GKEGauges lists the gauges a config's AutoscalingMetric exposes, one for each
+// metric the config scales on (entries of spec.metrics that read one metric
+// with different labels share its gauge), each named for the HPA
+// (v1alpha1.GKEGaugeName) and read by its Prometheus name. GKE counts them
+// towards its per-cluster limit.
 func GKEGauges(c *v1alpha1.VLLMHPAConfig) []gke.Gauge {
-	name := c.Spec.Metric.Name
-	return []gke.Gauge{{Name: v1alpha1.GKEGaugeName(name), PrometheusMetricName: name}}
+	var gauges []gke.Gauge
+	seen := map[string]bool{}
+	for _, m := range c.ScaledMetrics() {
+		if seen[m.Name] {
+			continue
+		}
+		seen[m.Name] = true
+		gauges = append(gauges, gke.Gauge{Name: v1alpha1.GKEGaugeName(m.Name), PrometheusMetricName: m.Name})
+	}
+	return gauges
 }
 
-// gkeMetricIdentifier is the HPA's metric for backend gke: the AutoscalingMetric's
-// gauge, autoscaling.gke.io|<config name>|<gauge name>. The gauge is read from the
+// gkeMetricIdentifier is the HPA's metric m for backend gke: its gauge in the
+// AutoscalingMetric, autoscaling.gke.io|<config name>|<gauge name>. The gauge is read from the
 // pod's own endpoint, so no marker of a scrape is needed to tell it from another
-// scrape's copy. spec.metric.labels become a selector on the gauge's labels,
+// scrape's copy. The metric's labels become a selector on the gauge's labels,
 // with plain Prometheus label names as keys: the docs' rule for "filtering based
 // on metrics labels" (keys matching ^[a-zA-Z_][a-zA-Z0-9_]*) is a rule on
 // Kubernetes label selector keys, and no AutoscalingMetric field for a filter is
 // documented.
-func gkeMetricIdentifier(c *v1alpha1.VLLMHPAConfig) autoscalingv2.MetricIdentifier {
-	id := autoscalingv2.MetricIdentifier{Name: v1alpha1.GKEMetricName(c.Name, GKEGauges(c)[0].Name)}
-	if labels := c.Spec.Metric.Labels; len(labels) > 0 {
+func gkeMetricIdentifier(c *v1alpha1.VLLMHPAConfig, m *v1alpha1.Metric) autoscalingv2.MetricIdentifier {
+	id := autoscalingv2.MetricIdentifier{Name: v1alpha1.GKEMetricName(c.Name, v1alpha1.GKEGaugeName(m.Name))}
+	if labels := m.Labels; len(labels) > 0 {
 		id.Selector = &metav1.LabelSelector{MatchLabels: labels}
 	}
 	return id

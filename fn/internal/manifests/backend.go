@@ -32,13 +32,14 @@ func BuildMetricSource(c *v1alpha1.VLLMHPAConfig) []any {
 	return append(objs, BuildAutoscalingMetric(c))
 }
 
-// MetricIdentifier is the metric the config's HPA asks for: the Stackdriver
-// adapter's prometheus.googleapis.com|<series>|gauge with a selector on metric
-// labels, or GKE's autoscaling.gke.io|<AutoscalingMetric>|<gauge>.
-func MetricIdentifier(c *v1alpha1.VLLMHPAConfig) autoscalingv2.MetricIdentifier {
+// MetricIdentifier is how the config's HPA asks for one of its metrics, m: the
+// Stackdriver adapter's prometheus.googleapis.com|<series>|gauge with a
+// selector on metric labels, or GKE's autoscaling.gke.io|<AutoscalingMetric>|<gauge>.
+// It is the one place that depends on which adapter serves the metric.
+func MetricIdentifier(c *v1alpha1.VLLMHPAConfig, m *v1alpha1.Metric) autoscalingv2.MetricIdentifier {
 	if !c.UsesAdapter() {
-		return gkeMetricIdentifier(c)
+		return gkeMetricIdentifier(c, m)
 	}
-	series, selector := ScaledSeries(c)
+	series, selector := ScaledSeries(c, m)
 	return autoscalingv2.MetricIdentifier{Name: MetricName(series), Selector: selector}
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/vllm-hpa/vllm-hpa/fn/api/v1alpha1"
@@ -80,7 +81,7 @@ func TestGKEMetricSource(t *testing.T) {
 		*gauge != (gke.Gauge{Name: "vllm-kv-cache-usage-perc", PrometheusMetricName: "vllm:kv_cache_usage_perc"}) {
 		t.Errorf("AutoscalingMetric %+v", am)
 	}
-	if got := manifests.MetricIdentifier(c).Name; got != "autoscaling.gke.io|gemma|"+gauge.Name {
+	if got := manifests.MetricIdentifier(c, c.Spec.Metric).Name; got != "autoscaling.gke.io|gemma|"+gauge.Name {
 		t.Errorf("HPA metric %q does not name the gauge %q of AutoscalingMetric %s", got, gauge.Name, am.Name)
 	}
 	*c.Spec.Scrape.Monitoring = true
@@ -117,4 +118,72 @@ func TestAdapterStackOnlyForAdapterConfigs(t *testing.T) {
 	if stack == 0 {
 		t.Error("no adapter stack for the adapter config")
 	}
+}
+
+// TestSeveralMetricsOnBothBackends: spec.metrics gives the HPA one Pods metric
+// per entry on either backend. On backend gke the AutoscalingMetric holds one
+// gauge per metric read (two entries of one metric share it) and each HPA
+// metric names its gauge with the entry's labels; on backend adapter each
+// names its series, with a per-pod Rules for the fraction.
+func TestSeveralMetricsOnBothBackends(t *testing.T) {
+	four, eight, frac := v1alpha1.Quantity("4"), v1alpha1.Quantity("8"), v1alpha1.Quantity("0.8")
+	base := config(v1alpha1.StrategyVLLM, "", nil)
+	base.Spec.Metric = nil
+	base.Spec.Metrics = []v1alpha1.MetricEntry{
+		{Metric: v1alpha1.Metric{Name: "vllm:num_requests_running", TargetAverageValue: &four}},
+		{Metric: v1alpha1.Metric{Name: "vllm:kv_cache_usage_perc", TargetAverageValue: &frac}},
+		{Metric: v1alpha1.Metric{Name: "vllm:num_requests_running", TargetAverageValue: &eight, Labels: map[string]string{"model_name": "lora"}}},
+	}
+	adapter := withBackend(base, v1alpha1.BackendAdapter)
+	managed := withBackend(base, v1alpha1.BackendGKE)
+	for _, tc := range []struct {
+		c     *v1alpha1.VLLMHPAConfig
+		names []string
+	}{
+		{adapter, []string{
+			"prometheus.googleapis.com|vllm:num_requests_running|gauge",
+			"prometheus.googleapis.com|pod:vllm:kv_cache_usage_perc:avg|gauge",
+			"prometheus.googleapis.com|vllm:num_requests_running|gauge"}},
+		{managed, []string{
+			"autoscaling.gke.io|gemma|vllm-num-requests-running",
+			"autoscaling.gke.io|gemma|vllm-kv-cache-usage-perc",
+			"autoscaling.gke.io|gemma|vllm-num-requests-running"}},
+	} {
+		hpa := manifests.BuildHPA(tc.c)
+		if len(hpa.Spec.Metrics) != len(tc.names) {
+			t.Fatalf("backend %s: %d HPA metrics, want %d", tc.c.Spec.Backend, len(hpa.Spec.Metrics), len(tc.names))
+		}
+		for i, want := range tc.names {
+			m := hpa.Spec.Metrics[i].Pods
+			if m.Metric.Name != want || m.Target.AverageValue.Cmp(resource.MustParse(string(*base.Spec.Metrics[i].TargetAverageValue))) != 0 {
+				t.Errorf("backend %s: metric %d is %q at %s, want %q at %s", tc.c.Spec.Backend, i, m.Metric.Name, m.Target.AverageValue, want, *base.Spec.Metrics[i].TargetAverageValue)
+			}
+		}
+		if sel := hpa.Spec.Metrics[2].Pods.Metric.Selector; sel == nil || !strings.HasSuffix(labelValue(sel.MatchLabels, "model_name"), "lora") {
+			t.Errorf("backend %s: the third metric's selector %v does not select model_name lora", tc.c.Spec.Backend, sel)
+		}
+	}
+	gauges := manifests.GKEGauges(managed)
+	if len(gauges) != 2 || gauges[0].PrometheusMetricName != "vllm:num_requests_running" || gauges[1].PrometheusMetricName != "vllm:kv_cache_usage_perc" {
+		t.Errorf("gauges %+v, want one for each metric read", gauges)
+	}
+	var rules *gmp.Rules
+	for _, o := range manifests.BuildMetricSource(adapter) {
+		if r, ok := o.(*gmp.Rules); ok {
+			rules = r
+		}
+	}
+	if rules == nil {
+		t.Error("backend adapter: no per-pod Rules for vllm:kv_cache_usage_perc")
+	}
+}
+
+// labelValue returns the value of a selector key that ends with name.
+func labelValue(labels map[string]string, name string) string {
+	for k, v := range labels {
+		if strings.HasSuffix(k, name) {
+			return v
+		}
+	}
+	return ""
 }

@@ -17,8 +17,8 @@ func MetricName(prometheusName string) string {
 	return "prometheus.googleapis.com|" + prometheusName + "|gauge"
 }
 
-// BuildHPA returns the autoscaling/v2 HorizontalPodAutoscaler that holds the
-// config's metric at its per-pod target.
+// BuildHPA returns the autoscaling/v2 HorizontalPodAutoscaler that holds each of
+// the config's metrics at its per-pod target.
 func BuildHPA(c *v1alpha1.VLLMHPAConfig) *autoscalingv2.HorizontalPodAutoscaler {
 	s := c.Spec
 	ref := s.ScaleTargetRef
@@ -29,29 +29,40 @@ func BuildHPA(c *v1alpha1.VLLMHPAConfig) *autoscalingv2.HorizontalPodAutoscaler 
 			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: ref.APIVersion, Kind: ref.Kind, Name: ref.Name},
 			MinReplicas:    s.MinReplicas,
 			MaxReplicas:    s.MaxReplicas,
-			Metrics: []autoscalingv2.MetricSpec{{
-				Type: autoscalingv2.PodsMetricSourceType,
-				Pods: &autoscalingv2.PodsMetricSource{
-					Metric: MetricIdentifier(c),
-					Target: autoscalingv2.MetricTarget{
-						Type:         autoscalingv2.AverageValueMetricType,
-						AverageValue: ptr.To(resource.MustParse(string(*s.Metric.TargetAverageValue))),
-					},
-				},
-			}},
-			Behavior: s.Behavior,
+			Metrics:        podsMetrics(c),
+			Behavior:       s.Behavior,
 		},
 	}
 }
 
-// ScaledSeries returns the Prometheus series the HPA reads for a config and its
-// selector on metric labels. For strategy vllm the selector holds the marker of
-// the config's own scrape and spec.metric.labels, each as metric.labels.<name>,
-// the only form the adapter accepts for a Pods metric; a fraction is read from its
-// per-pod recording rule. Strategy gpu reads the recorded GPU utilisation, which
-// no other scrape or rule writes.
-func ScaledSeries(c *v1alpha1.VLLMHPAConfig) (string, *metav1.LabelSelector) {
-	m := c.Spec.Metric
+// podsMetrics returns a Pods metric for each of the config's metrics, in their
+// order. With several, the HorizontalPodAutoscaler computes a replica count for
+// each and scales to the largest
+// (kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale, "Scaling on multiple metrics").
+func podsMetrics(c *v1alpha1.VLLMHPAConfig) []autoscalingv2.MetricSpec {
+	var out []autoscalingv2.MetricSpec
+	for _, m := range c.ScaledMetrics() {
+		out = append(out, autoscalingv2.MetricSpec{
+			Type: autoscalingv2.PodsMetricSourceType,
+			Pods: &autoscalingv2.PodsMetricSource{
+				Metric: MetricIdentifier(c, m.Metric),
+				Target: autoscalingv2.MetricTarget{
+					Type:         autoscalingv2.AverageValueMetricType,
+					AverageValue: ptr.To(resource.MustParse(string(*m.TargetAverageValue))),
+				},
+			},
+		})
+	}
+	return out
+}
+
+// ScaledSeries returns the Prometheus series the HPA reads for one of a config's
+// metrics and its selector on metric labels. For strategy vllm the selector holds
+// the marker of the config's own scrape and the metric's labels, each as
+// metric.labels.<name>, the only form the adapter accepts for a Pods metric; a
+// fraction is read from its per-pod recording rule. Strategy gpu reads the
+// recorded GPU utilisation, which no other scrape or rule writes.
+func ScaledSeries(c *v1alpha1.VLLMHPAConfig, m *v1alpha1.Metric) (string, *metav1.LabelSelector) {
 	if c.Spec.Strategy == v1alpha1.StrategyGPU {
 		return m.Name, nil
 	}

@@ -24,10 +24,9 @@ func IsFraction(metric string) bool { return strings.HasSuffix(metric, "_perc") 
 func PerPodRecord(metric string) string { return "pod:" + metric + ":avg" }
 
 // PerPodExpr averages a fraction over each pod's series of the config's own scrape
-// (its marker) and keeps the marker and the selected labels, which the HPA
-// selects on.
-func PerPodExpr(c *v1alpha1.VLLMHPAConfig) string {
-	m := c.Spec.Metric
+// (its marker) and keeps the marker and the metric's selected labels, which the
+// HPA selects on.
+func PerPodExpr(c *v1alpha1.VLLMHPAConfig, m *v1alpha1.Metric) string {
 	by := []string{"namespace", "pod", v1alpha1.MarkerLabel}
 	matchers := []string{fmt.Sprintf("%s=%q", v1alpha1.MarkerLabel, c.Name)}
 	for _, k := range slices.Sorted(maps.Keys(m.Labels)) {
@@ -37,12 +36,22 @@ func PerPodExpr(c *v1alpha1.VLLMHPAConfig) string {
 	return fmt.Sprintf("avg by (%s) (%s{%s})", strings.Join(by, ", "), m.Name, strings.Join(matchers, ", "))
 }
 
-// BuildPerPodRules returns the Rules that records a fraction's per-pod mean, or
-// nil when the config's metric is not a fraction. A namespaced Rules, in the
-// workload's namespace: GMP confines its selectors to that namespace, where the
-// PodMonitoring's series are (cloud.google.com/stackdriver/docs/managed-prometheus/rules-managed).
+// BuildPerPodRules returns the Rules that records the per-pod mean of each of
+// the config's metrics that is a fraction, or nil when none is. A namespaced
+// Rules, in the workload's namespace: GMP confines its selectors to that
+// namespace, where the PodMonitoring's series are
+// (cloud.google.com/stackdriver/docs/managed-prometheus/rules-managed).
 func BuildPerPodRules(c *v1alpha1.VLLMHPAConfig) *gmp.Rules {
-	if c.Spec.Strategy != v1alpha1.StrategyVLLM || !IsFraction(c.Spec.Metric.Name) {
+	if c.Spec.Strategy != v1alpha1.StrategyVLLM {
+		return nil
+	}
+	var rules []gmp.Rule
+	for _, m := range c.ScaledMetrics() {
+		if IsFraction(m.Name) {
+			rules = append(rules, gmp.Rule{Record: PerPodRecord(m.Name), Expr: PerPodExpr(c, m.Metric)})
+		}
+	}
+	if len(rules) == 0 {
 		return nil
 	}
 	return &gmp.Rules{
@@ -52,7 +61,7 @@ func BuildPerPodRules(c *v1alpha1.VLLMHPAConfig) *gmp.Rules {
 			Name: "vllmhpa-per-pod",
 			// Each scrape brings a new value; evaluating more often records nothing new.
 			Interval: c.Spec.Scrape.Interval,
-			Rules:    []gmp.Rule{{Record: PerPodRecord(c.Spec.Metric.Name), Expr: PerPodExpr(c)}},
+			Rules:    rules,
 		}}},
 	}
 }

@@ -56,3 +56,18 @@ func TestGKEMetricLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestGKEMetricLimitCountsEveryMetric: each metric of spec.metrics is a gauge
+// of the AutoscalingMetric and counts towards GKE's limit: ten configs of two
+// metrics each reach 20, where ten of one metric do not.
+func TestGKEMetricLimitCountsEveryMetric(t *testing.T) {
+	twoMetrics := strings.ReplaceAll(string(gkePackage(10)), "    scrape: {port: 8000}\n",
+		"    scrape: {port: 8000}\n    metrics:\n    - {name: vllm:num_requests_running, targetAverageValue: 4}\n    - {name: vllm:kv_cache_usage_perc, targetAverageValue: 0.8}\n")
+	_, stderr, code := run([]byte(twoMetrics))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if want := "serving/model-09 spec.backend: spec.backend (gke): with this config the package reaches the 20 distinct metrics"; strings.Count(string(stderr), "[warning]") != 1 || !strings.Contains(string(stderr), want) {
+		t.Errorf("got\n%s\nwant one warning with %q", stderr, want)
+	}
+}

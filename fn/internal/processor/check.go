@@ -52,8 +52,10 @@ func checkWorkload(p *prepared) fn.Results {
 			"is neither a port of container %s in %s nor its --port; %s would find no target; "+
 				"use the container port's name or number", vllm.Name, w.Describe(), scrapeObject(c)))))
 	}
-	if c.Spec.Metric.Name == v1alpha1.DefaultVLLMMetric {
-		results = append(results, checkMaxNumSeqs(p, vllm)...)
+	for _, m := range c.ScaledMetrics() {
+		if m.Name == v1alpha1.DefaultVLLMMetric && m.TargetAverageValue != nil {
+			results = append(results, checkMaxNumSeqs(p, vllm, m)...)
+		}
 	}
 	return results
 }
@@ -61,14 +63,19 @@ func checkWorkload(p *prepared) fn.Results {
 // checkMaxNumSeqs refuses a vllm:num_requests_running target the gauge can never
 // exceed: vLLM runs at most --max-num-seqs requests at once. Without the flag the
 // limit is vLLM's default for the GPU, read from the workload's accelerator; where
-// the GPU cannot be told, a target above the smaller default is a warning.
-func checkMaxNumSeqs(p *prepared, vllm *corev1.Container) fn.Results {
+// the GPU cannot be told, a target above the smaller default is a warning. A
+// target derived from an SLO is checked the same way; the result names the SLO.
+func checkMaxNumSeqs(p *prepared, vllm *corev1.Container, m v1alpha1.ScaledMetric) fn.Results {
 	w := p.workload
-	raw := string(*p.config.Spec.Metric.TargetAverageValue)
+	raw := string(*m.TargetAverageValue)
 	target := resource.MustParse(raw)
 	atOrAbove := func(n int) bool { return target.Cmp(*resource.NewQuantity(int64(n), resource.DecimalSI)) >= 0 }
+	// A derived target is reported at the SLO it came from: that is what to change.
 	result := func(sev fn.Severity, format string, args ...any) fn.Results {
-		return fn.Results{p.src.Result(sev, field.Invalid(targetValuePath, raw, fmt.Sprintf(format, args...)))}
+		if m.SLO != nil {
+			return fn.Results{p.src.Note(sev, m.SLOPath, raw, fmt.Sprintf("derives %s %s, which ", m.Path.Child("targetAverageValue"), raw)+fmt.Sprintf(format, args...))}
+		}
+		return fn.Results{p.src.Result(sev, field.Invalid(m.Path.Child("targetAverageValue"), raw, fmt.Sprintf(format, args...)))}
 	}
 	limit, source := 0, ""
 	if v, ok := w.VLLMFlag("--max-num-seqs"); ok {
@@ -108,10 +115,14 @@ func checkMaxNumSeqs(p *prepared, vllm *corev1.Container) fn.Results {
 	if !atOrAbove(limit) {
 		return nil
 	}
+	fix := fmt.Sprintf("use a target below %d (e.g. %d), or scale on vllm:num_requests_waiting", limit, max(1, limit*3/4))
+	if m.SLO != nil {
+		fix = fmt.Sprintf("the profile was measured on a server that ran more requests at once: profile the workload as it is deployed, or write a target below %d instead of the SLO", limit)
+	}
 	return result(fn.Error,
 		"is at or above %s: %s never exceeds %d, "+
-			"so the HorizontalPodAutoscaler would never scale up; use a target below %d (e.g. %d), or scale on vllm:num_requests_waiting",
-		source, v1alpha1.DefaultVLLMMetric, limit, limit, max(1, limit*3/4))
+			"so the HorizontalPodAutoscaler would never scale up; %s",
+		source, v1alpha1.DefaultVLLMMetric, limit, fix)
 }
 
 // toleranceFeatureGate is the Kubernetes feature gate behind

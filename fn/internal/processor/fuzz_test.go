@@ -10,6 +10,7 @@ import (
 
 	"github.com/vllm-hpa/vllm-hpa/fn/api/v1alpha1"
 	"github.com/vllm-hpa/vllm-hpa/fn/internal/config"
+	"github.com/vllm-hpa/vllm-hpa/fn/internal/inventory"
 	"github.com/vllm-hpa/vllm-hpa/fn/internal/krm"
 	"github.com/vllm-hpa/vllm-hpa/fn/internal/manifests"
 )
@@ -43,9 +44,10 @@ func FuzzMain(f *testing.F) {
 }
 
 // FuzzDecode reads configs out of arbitrary bytes (a typed functionConfig, a
-// ConfigMap or items) the way run does, defaults and validates them, and builds
-// the objects of the valid ones. Nothing may panic, every problem must be a
-// result with a message, and every valid config must build.
+// ConfigMap or items) the way run does, defaults and validates them, derives
+// the targets of their SLOs, and builds the objects of the valid ones. Nothing
+// may panic, every problem must be a result with a message, and every valid
+// config must build.
 func FuzzDecode(f *testing.F) {
 	addSeeds(f)
 	f.Fuzz(func(t *testing.T, in []byte) {
@@ -69,6 +71,7 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 		var valid []*v1alpha1.VLLMHPAConfig
+		inv := inventory.New(rl.Items)
 		for _, src := range sources {
 			c, _ := src.Default()
 			errs := c.Validate()
@@ -77,7 +80,16 @@ func FuzzDecode(f *testing.F) {
 					t.Fatalf("a validation error without a path or a detail: %+v", e)
 				}
 			}
-			if len(errs) == 0 {
+			if len(errs) > 0 {
+				continue
+			}
+			derived := deriveTargets(&prepared{src: src, config: c}, inv)
+			for _, r := range derived {
+				if r.Message == "" || r.Severity == "" {
+					t.Fatalf("a result without a message or severity: %+v", r)
+				}
+			}
+			if !hasError(derived) {
 				valid = append(valid, c)
 			}
 		}

@@ -22,7 +22,6 @@ var (
 	strategyPath    = field.NewPath("spec", "strategy")
 	podSelectorPath = field.NewPath("spec", "podSelector")
 	scrapePortPath  = field.NewPath("spec", "scrape", "port")
-	targetValuePath = field.NewPath("spec", "metric", "targetAverageValue")
 	behaviorPath    = field.NewPath("spec", "behavior")
 	backendPath     = field.NewPath("spec", "backend")
 )
@@ -76,7 +75,8 @@ func prepare(sources []*config.Source, inv *inventory.Inventory, rep *report) *p
 // prepareConfig takes one config through its steps, each on what the one
 // before left: default it (Source.Default reads what the user gave first),
 // find its workload, derive what it leaves out from the workload, validate
-// it, and check a valid config against the workload.
+// it, derive the targets its SLOs apply to, and check a valid config against
+// the workload (the guard rails check a derived target as a written one).
 func prepareConfig(src *config.Source, targets *targets, rep *report) *prepared {
 	cfg, given := src.Default()
 	c := &prepared{src: src, config: cfg, given: given}
@@ -87,6 +87,7 @@ func prepareConfig(src *config.Source, targets *targets, rep *report) *prepared 
 		return c
 	}
 	rep.add("", behaviorNotes(c)...)
+	rep.add("", deriveTargets(c, targets.inv)...)
 	rep.add("", backendWarnings(c)...)
 	if c.workload != nil {
 		rep.add(kindCheck, checkWorkload(c)...)

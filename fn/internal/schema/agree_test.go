@@ -21,6 +21,9 @@ const full = `{
 		"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "vllm-gemma"},
 		"podSelector": {"app": "vllm-gemma"},
 		"metric": {"name": "vllm:num_requests_running", "targetAverageValue": 4, "labels": {"model_name": "gemma"}},
+		"metrics": [{"name": "vllm:kv_cache_usage_perc", "targetAverageValue": 0.8, "labels": {"model_name": "gemma"},
+			"slo": {"percentile": 99, "ttft": "1s", "tpot": "40ms", "profileRef": "gemma-l4", "profile": ` + profile + `}}],
+		"slo": {"percentile": 90, "ttft": "500ms", "tpot": "50ms", "profileRef": "gemma-l4", "profile": ` + profile + `},
 		"scrape": {"port": 8000, "path": "/metrics", "interval": "15s", "monitoring": true},
 		"adapter": {"image": "gcr.io/gke-release/custom-metrics-stackdriver-adapter:v0.16.10-gke.0", "hardening": true, "externalMetrics": false, "gcpServiceAccount": "a@b.iam.gserviceaccount.com",
 			"workloadIdentity": {"projectID": "my-project", "projectNumber": "123456789012", "namespace": "my-project"}},
@@ -33,6 +36,12 @@ const full = `{
 		}
 	}
 }`
+
+// profile is a VLLMServerProfile's spec that sets every field.
+const profile = `{"model": "google/gemma-3-1b-it", "accelerator": "nvidia-l4", "workload": {"promptTokens": 512, "maxTokens": 256},
+	"points": [{"concurrency": 4, "requests": 180, "errors": 0, "requestsPerSecond": 3.1, "outputTokensPerSecond": 790,
+		"ttft": {"p50": "80ms", "p90": "120ms", "p99": "190ms"}, "tpot": {"p50": "14ms", "p90": "17ms", "p99": "25ms"},
+		"gauges": {"vllm:num_requests_running": 3.9}}]}`
 
 // node is one place in full and the schema that governs it.
 type node struct {

@@ -46,6 +46,7 @@ type Schema struct {
 	// ExclusiveMinimum and ExclusiveMaximum make the bounds strict.
 	ExclusiveMinimum, ExclusiveMaximum bool
 	MinLength, MaxLength               *int64
+	MinItems                           *int64
 	Pattern                            string
 	// IntOrString is x-kubernetes-int-or-string. It admits any number, not only
 	// an integer: the strict decoder, which runs first, holds each such field to
@@ -142,6 +143,12 @@ func (s *Schema) validate(fldPath *field.Path, v any, allErrs *field.ErrorList) 
 			}
 		}
 	case []any:
+		switch n := int64(len(v)); {
+		case s.MinItems != nil && n < *s.MinItems && *s.MinItems == 1:
+			add(field.Required(fldPath, "must not be empty; give at least one entry, or leave it out"+why))
+		case s.MinItems != nil && n < *s.MinItems:
+			add(field.Invalid(fldPath, v, fmt.Sprintf("must hold at least %d entries%s", *s.MinItems, why)))
+		}
 		if s.Items != nil {
 			for i, e := range v {
 				s.Items.validate(fldPath.Index(i), e, allErrs)

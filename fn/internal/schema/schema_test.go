@@ -38,6 +38,10 @@ func TestValidate(t *testing.T) {
 			`spec.scaleTargetRef.name: Required value: must not be empty; set it (name is the name of the workload to scale, e.g. the vLLM Deployment)`}},
 		{"policy without period", `{"behavior": {"scaleDown": {"policies": [{"type": "Pods", "value": 1, "periodSeconds": 60}, {"type": "Percent", "value": 10}]}}}`, []string{
 			"spec.behavior.scaleDown.policies[1].periodSeconds: Required value: add it (periodSeconds specifies the window of time for which the policy should hold true)"}},
+		{"empty metrics", `{"metrics": []}`, []string{
+			"spec.metrics: Required value: must not be empty; give at least one entry, or leave it out (metrics are several metrics to scale on, each a Pods metric of the HorizontalPodAutoscaler, which computes a replica count for each and scales to the largest: vllm:num_requests_running with vllm:kv_cache_usage_perc guards both latency and memory)"}},
+		{"slo percentile", `{"slo": {"percentile": 95, "tpot": "15ms", "profileRef": "p"}}`, []string{
+			`spec.slo.percentile: Unsupported value: 95: supported values: "50", "90", "99"`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var got []string

@@ -199,6 +199,170 @@ var configSchema = &Schema{
 						},
 					},
 				},
+				"metrics": {
+					Type:    "array",
+					Summary: "metrics are several metrics to scale on, each a Pods metric of the HorizontalPodAutoscaler, which computes a replica count for each and scales to the largest: vllm:num_requests_running with vllm:kv_cache_usage_perc guards both latency and memory",
+					Items: &Schema{
+						Type:    "object",
+						Summary: "MetricEntry is one entry of spec.metrics: a metric, and its target or the SLO its target is derived from",
+						Properties: map[string]*Schema{
+							"labels": {
+								Type:    "object",
+								Summary: "labels selects the metric's series by their Prometheus labels, e.g. {reason: capacity} for vllm:num_requests_waiting_by_reason, or model_name on a server that serves several models",
+								AdditionalProperties: &Schema{
+									Type: "string",
+								},
+							},
+							"name": {
+								Type:    "string",
+								Summary: "name is the Prometheus metric name, e.g. vllm:num_requests_waiting",
+							},
+							"slo": {
+								Type:    "object",
+								Summary: "slo derives this metric's target from a latency objective and a measured profile; it replaces spec.slo for this entry",
+								Properties: map[string]*Schema{
+									"percentile": {
+										Type:    "integer",
+										Summary: "percentile is the percentile of requests the bounds hold for: 50, 90 or 99, read from the profile's p50, p90 or p99",
+										Enum:    []any{float64(50.0), float64(90.0), float64(99.0)},
+									},
+									"profile": {
+										Type:    "object",
+										Summary: "profile is the spec of a VLLMServerProfile written inline, for a kustomize generator, which sees only the config",
+										Properties: map[string]*Schema{
+											"accelerator": {
+												Type:    "string",
+												Summary: "accelerator names the hardware the server ran on, e.g. nvidia-l4, as the person who measured it said",
+											},
+											"model": {
+												Type:      "string",
+												Summary:   "model is the served model name, as the server's /v1/models reported it, e.g. google/gemma-3-1b-it",
+												MinLength: new(int64(1)),
+											},
+											"points": {
+												Type:    "array",
+												Summary: "points are the measurements, one per concurrency level, in the order they were taken (increasing concurrency when measured with the defaults)",
+												Items: &Schema{
+													Type:    "object",
+													Summary: "ProfilePoint is the server's behaviour while a fixed number of requests was kept in flight (each client sends its next request when the previous one is answered) for one measurement step, after a warm-up",
+													Properties: map[string]*Schema{
+														"concurrency": {
+															Type:    "integer",
+															Summary: "concurrency is the number of requests kept in flight",
+															Minimum: new(1.0),
+														},
+														"errors": {
+															Type:    "integer",
+															Summary: "errors is the number of requests that failed during the step (an HTTP error, a broken stream or a timeout)",
+															Minimum: new(0.0),
+														},
+														"gauges": {
+															Type:    "object",
+															Summary: "gauges is the mean of each vLLM gauge over the scrapes of the server's /metrics during the step, keyed by metric name (vllm:num_requests_running, vllm:num_requests_waiting, vllm:kv_cache_usage_perc and any other asked for)",
+															AdditionalProperties: &Schema{
+																Type: "number",
+															},
+														},
+														"outputTokensPerSecond": {
+															Type:    "number",
+															Summary: "outputTokensPerSecond is the output tokens of those requests (their usage.completion_tokens) divided by the step's length, in tokens per second",
+															Minimum: new(0.0),
+														},
+														"requests": {
+															Type:    "integer",
+															Summary: "requests is the number of requests that completed successfully during the step: the sample the rates and percentiles are computed from",
+															Minimum: new(0.0),
+														},
+														"requestsPerSecond": {
+															Type:    "number",
+															Summary: "requestsPerSecond is requests divided by the step's length, in requests per second",
+															Minimum: new(0.0),
+														},
+														"tpot": {
+															Type:    "object",
+															Summary: "tpot is the time per output token after the first: for each request, (time of its last token - time of its first token) / (output tokens - 1)",
+															Properties: map[string]*Schema{
+																"p50": {
+																	Type:    "string",
+																	Summary: "p50 is the median",
+																},
+																"p90": {
+																	Type:    "string",
+																	Summary: "p90 is the 90th percentile",
+																},
+																"p99": {
+																	Type:    "string",
+																	Summary: "p99 is the 99th percentile",
+																},
+															},
+															Required: []string{"p50", "p90", "p99"},
+														},
+														"ttft": {
+															Type:    "object",
+															Summary: "ttft is the time to first token: from sending a request to receiving its first streamed token",
+															Properties: map[string]*Schema{
+																"p50": {
+																	Type:    "string",
+																	Summary: "p50 is the median",
+																},
+																"p90": {
+																	Type:    "string",
+																	Summary: "p90 is the 90th percentile",
+																},
+																"p99": {
+																	Type:    "string",
+																	Summary: "p99 is the 99th percentile",
+																},
+															},
+															Required: []string{"p50", "p90", "p99"},
+														},
+													},
+													Required: []string{"concurrency", "outputTokensPerSecond", "requestsPerSecond"},
+												},
+												MinItems: new(int64(1)),
+											},
+											"workload": {
+												Type:    "object",
+												Summary: "workload is the shape of every request sent during the measurement",
+												Properties: map[string]*Schema{
+													"maxTokens": {
+														Type:    "integer",
+														Summary: "maxTokens is the max_tokens of every request, in tokens",
+														Minimum: new(1.0),
+													},
+													"promptTokens": {
+														Type:    "integer",
+														Summary: "promptTokens is the length of every prompt, in tokens",
+														Minimum: new(1.0),
+													},
+												},
+												Required: []string{"maxTokens", "promptTokens"},
+											},
+										},
+										Required: []string{"model", "points", "workload"},
+									},
+									"profileRef": {
+										Type:    "string",
+										Summary: "profileRef is the metadata.name of a VLLMServerProfile among the function's items (kpt, or a kustomize transformer), as written by vllm-loadgen profile",
+									},
+									"tpot": {
+										Type:    "string",
+										Summary: "tpot bounds the time per output token after the first, as a duration such as 50ms",
+									},
+									"ttft": {
+										Type:    "string",
+										Summary: "ttft bounds the time to first token, from sending a request to its first streamed token, as a duration such as 500ms or 1.5s",
+									},
+								},
+							},
+							"targetAverageValue": {
+								Summary:               "targetAverageValue is the per-pod average the autoscaler aims for, a Kubernetes quantity above zero such as 4, \"500m\" or 0.8",
+								PreserveUnknownFields: true,
+							},
+						},
+					},
+					MinItems: new(int64(1)),
+				},
 				"minReplicas": {
 					Type:    "integer",
 					Summary: "minReplicas is the fewest replicas the autoscaler may run, at least 1: the HorizontalPodAutoscaler cannot scale to zero on custom metrics",
@@ -250,6 +414,144 @@ var configSchema = &Schema{
 						"port": {
 							Summary:     "port is the container port number or name that serves /metrics",
 							IntOrString: true,
+						},
+					},
+				},
+				"slo": {
+					Type:    "object",
+					Summary: "slo derives targets from a latency objective and a measured profile of the server, instead of a written targetAverageValue: the target of spec.metric, or of each entry of spec.metrics that gives neither a targetAverageValue nor its own slo",
+					Properties: map[string]*Schema{
+						"percentile": {
+							Type:    "integer",
+							Summary: "percentile is the percentile of requests the bounds hold for: 50, 90 or 99, read from the profile's p50, p90 or p99",
+							Enum:    []any{float64(50.0), float64(90.0), float64(99.0)},
+						},
+						"profile": {
+							Type:    "object",
+							Summary: "profile is the spec of a VLLMServerProfile written inline, for a kustomize generator, which sees only the config",
+							Properties: map[string]*Schema{
+								"accelerator": {
+									Type:    "string",
+									Summary: "accelerator names the hardware the server ran on, e.g. nvidia-l4, as the person who measured it said",
+								},
+								"model": {
+									Type:      "string",
+									Summary:   "model is the served model name, as the server's /v1/models reported it, e.g. google/gemma-3-1b-it",
+									MinLength: new(int64(1)),
+								},
+								"points": {
+									Type:    "array",
+									Summary: "points are the measurements, one per concurrency level, in the order they were taken (increasing concurrency when measured with the defaults)",
+									Items: &Schema{
+										Type:    "object",
+										Summary: "ProfilePoint is the server's behaviour while a fixed number of requests was kept in flight (each client sends its next request when the previous one is answered) for one measurement step, after a warm-up",
+										Properties: map[string]*Schema{
+											"concurrency": {
+												Type:    "integer",
+												Summary: "concurrency is the number of requests kept in flight",
+												Minimum: new(1.0),
+											},
+											"errors": {
+												Type:    "integer",
+												Summary: "errors is the number of requests that failed during the step (an HTTP error, a broken stream or a timeout)",
+												Minimum: new(0.0),
+											},
+											"gauges": {
+												Type:    "object",
+												Summary: "gauges is the mean of each vLLM gauge over the scrapes of the server's /metrics during the step, keyed by metric name (vllm:num_requests_running, vllm:num_requests_waiting, vllm:kv_cache_usage_perc and any other asked for)",
+												AdditionalProperties: &Schema{
+													Type: "number",
+												},
+											},
+											"outputTokensPerSecond": {
+												Type:    "number",
+												Summary: "outputTokensPerSecond is the output tokens of those requests (their usage.completion_tokens) divided by the step's length, in tokens per second",
+												Minimum: new(0.0),
+											},
+											"requests": {
+												Type:    "integer",
+												Summary: "requests is the number of requests that completed successfully during the step: the sample the rates and percentiles are computed from",
+												Minimum: new(0.0),
+											},
+											"requestsPerSecond": {
+												Type:    "number",
+												Summary: "requestsPerSecond is requests divided by the step's length, in requests per second",
+												Minimum: new(0.0),
+											},
+											"tpot": {
+												Type:    "object",
+												Summary: "tpot is the time per output token after the first: for each request, (time of its last token - time of its first token) / (output tokens - 1)",
+												Properties: map[string]*Schema{
+													"p50": {
+														Type:    "string",
+														Summary: "p50 is the median",
+													},
+													"p90": {
+														Type:    "string",
+														Summary: "p90 is the 90th percentile",
+													},
+													"p99": {
+														Type:    "string",
+														Summary: "p99 is the 99th percentile",
+													},
+												},
+												Required: []string{"p50", "p90", "p99"},
+											},
+											"ttft": {
+												Type:    "object",
+												Summary: "ttft is the time to first token: from sending a request to receiving its first streamed token",
+												Properties: map[string]*Schema{
+													"p50": {
+														Type:    "string",
+														Summary: "p50 is the median",
+													},
+													"p90": {
+														Type:    "string",
+														Summary: "p90 is the 90th percentile",
+													},
+													"p99": {
+														Type:    "string",
+														Summary: "p99 is the 99th percentile",
+													},
+												},
+												Required: []string{"p50", "p90", "p99"},
+											},
+										},
+										Required: []string{"concurrency", "outputTokensPerSecond", "requestsPerSecond"},
+									},
+									MinItems: new(int64(1)),
+								},
+								"workload": {
+									Type:    "object",
+									Summary: "workload is the shape of every request sent during the measurement",
+									Properties: map[string]*Schema{
+										"maxTokens": {
+											Type:    "integer",
+											Summary: "maxTokens is the max_tokens of every request, in tokens",
+											Minimum: new(1.0),
+										},
+										"promptTokens": {
+											Type:    "integer",
+											Summary: "promptTokens is the length of every prompt, in tokens",
+											Minimum: new(1.0),
+										},
+									},
+									Required: []string{"maxTokens", "promptTokens"},
+								},
+							},
+							Required: []string{"model", "points", "workload"},
+						},
+						"profileRef": {
+							Type:    "string",
+							Summary: "profileRef is the metadata.name of a VLLMServerProfile among the function's items (kpt, or a kustomize transformer), as written by vllm-loadgen profile",
+						},
+						"tpot": {
+							Type:    "string",
+							Summary: "tpot bounds the time per output token after the first, as a duration such as 50ms",
+						},
+						"ttft": {
+							Type:    "string",
+							Summary: "ttft bounds the time to first token, from sending a request to its first streamed token, as a duration such as 500ms or 1.5s",
 						},
 					},
 				},
