@@ -51,7 +51,7 @@ fuzz:
 ## on 127.0.0.1 (e2e/README.md): every rendered object accepted, the GPU recording
 ## rule evaluated by Prometheus, the HPA scaling on the generated metric names, and
 ## a closed loop with the vLLM stand-in. The first run builds the control plane
-## into ~/.cache/vllm-hpa-e2e (cold: about 25 minutes on 2 cores; warm: about 6).
+## into ~/.cache/vllm-hpa-e2e (cold: about 30 minutes on 2 cores; warm: about 12).
 e2e:
 	cd e2e && ./run.sh
 
