@@ -9,13 +9,11 @@ package collector
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"sort"
 	"sync"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/relabel"
@@ -180,26 +178,11 @@ func (c *Collector) readable() []metricsserver.Series {
 	return c.history[0].series
 }
 
-var httpClient = &http.Client{Timeout: 5 * time.Second}
-
 // scrape reads one target's gauges and adds the target labels to each.
 func scrape(ctx context.Context, url string, target map[string]string) ([]metricsserver.Series, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	families, err := metricsserver.ScrapeFamilies(ctx, url)
 	if err != nil {
 		return nil, err
-	}
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("scrape %s: %s", url, resp.Status)
-	}
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		return nil, fmt.Errorf("scrape %s: %w", url, err)
 	}
 	var out []metricsserver.Series
 	for name, fam := range families {

@@ -179,9 +179,8 @@ func (p *podMetrics) managedPerPod(ctx context.Context, namespace, metric string
 
 var scrapeClient = &http.Client{Timeout: 5 * time.Second}
 
-// scrapeGauge reads one gauge's series from a Prometheus text endpoint; a
-// family of another type is not served ("Only gauge metrics are supported").
-func scrapeGauge(ctx context.Context, url, name string) ([]Series, error) {
+// ScrapeFamilies reads a Prometheus text endpoint, as a collector scrapes it.
+func ScrapeFamilies(ctx context.Context, url string) (map[string]*dto.MetricFamily, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, err
@@ -198,6 +197,16 @@ func scrapeGauge(ctx context.Context, url, name string) ([]Series, error) {
 	families, err := parser.TextToMetricFamilies(resp.Body)
 	if err != nil {
 		return nil, fmt.Errorf("scrape %s: %w", url, err)
+	}
+	return families, nil
+}
+
+// scrapeGauge reads one gauge's series from a Prometheus text endpoint; a
+// family of another type is not served ("Only gauge metrics are supported").
+func scrapeGauge(ctx context.Context, url, name string) ([]Series, error) {
+	families, err := ScrapeFamilies(ctx, url)
+	if err != nil {
+		return nil, err
 	}
 	fam, ok := families[name]
 	if !ok || fam.GetType() != dto.MetricType_GAUGE {
