@@ -13,13 +13,20 @@ import (
 // way, but encodes the list a part at a time. The YAML encoder keeps every
 // event of a document until the document ends, a few hundred bytes per scalar,
 // so encoding a large list as one document holds many times the input's size
-// at once. A part holds items up to about batchNodes nodes (one item, however
-// large, at least), so that a list of many small items does not pay to set up
-// an encoder for each.
+// at once.
+//
+// It takes the items from rl (rl.Items is empty afterwards) and lets go of each
+// once it is written, so that the memory of the items written can be collected
+// while the rest are.
 func ResourceListYAML(rl *fn.ResourceList) ([]byte, error) {
 	sortItems(rl.Items)
 	var out bytes.Buffer
 	out.WriteString(resourceListHeader)
+	items := rl.Items
+	rl.Items = nil
+	if err := writeItems(&out, items); err != nil {
+		return nil, err
+	}
 	write := func(part *fn.ResourceList, key string, first bool) error {
 		b, err := partYAML(part, key)
 		if err != nil {
@@ -31,15 +38,6 @@ func ResourceListYAML(rl *fn.ResourceList) ([]byte, error) {
 		}
 		out.Write(b)
 		return nil
-	}
-	for start, end := 0, 0; start < len(rl.Items); start = end {
-		nodes := 0
-		for end = start; end < len(rl.Items) && (end == start || nodes < batchNodes); end++ {
-			nodes += countNodes(rl.Items[end])
-		}
-		if err := write(&fn.ResourceList{Items: rl.Items[start:end]}, "items", start == 0); err != nil {
-			return nil, err
-		}
 	}
 	if rl.FunctionConfig != nil && !rl.FunctionConfig.IsEmpty() {
 		if err := write(&fn.ResourceList{FunctionConfig: rl.FunctionConfig}, "functionConfig", true); err != nil {
@@ -55,7 +53,7 @@ func ResourceListYAML(rl *fn.ResourceList) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
-// batchNodes is about how many YAML nodes one part of the output holds (a
+// batchNodes is about how many YAML nodes one part of the items holds (a
 // Deployment has about 200), and batchResults how many results: enough that
 // tiny items share an encoder, few enough that the events it keeps stay few.
 // Larger parts measured no faster and allocated more.
@@ -64,19 +62,49 @@ const (
 	batchResults = 256
 )
 
-// countNodes counts the YAML nodes of an item. The SDK lends an object's node
-// only by moving it out, so the item is rebuilt around the same node.
-func countNodes(item *fn.KubeObject) int {
-	rn := item.MoveToResourceNode()
-	n := count(rn.YNode())
-	*item = *fn.MoveToKubeObject(rn)
-	return n
+// writeItems writes "items:" and the items as ToYAML does: the document
+// {items: [...]} through kyaml's encoder (two-space indent, compact sequences),
+// which is what the SDK builds and encodes for them. A part holds items up to
+// about batchNodes nodes (one item, however large, at least) and is encoded on
+// its own; a later part continues the sequence. Each item is dropped from items
+// once its part is written.
+func writeItems(out *bytes.Buffer, items fn.KubeObjects) error {
+	var part bytes.Buffer
+	for start, end := 0, 0; start < len(items); start = end {
+		seq := &yaml.Node{Kind: yaml.SequenceNode}
+		for nodes := 0; end < len(items) && (end == start || nodes < batchNodes); end++ {
+			node := items[end].MoveToResourceNode().YNode()
+			seq.Content = append(seq.Content, node)
+			nodes += count(node, batchNodes-nodes)
+		}
+		doc := &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{
+			{Kind: yaml.ScalarNode, Tag: yaml.NodeTagString, Value: "items"}, seq,
+		}}
+		part.Reset()
+		if err := yaml.NewEncoder(&part).Encode(doc); err != nil {
+			return err
+		}
+		b := part.Bytes()
+		if !bytes.HasPrefix(b, []byte(itemsKey)) {
+			return fmt.Errorf("internal error: the encoder wrote items that do not start with %q", itemsKey)
+		}
+		if start > 0 {
+			b = b[len(itemsKey):]
+		}
+		out.Write(b)
+		clear(items[start:end])
+	}
+	return nil
 }
 
-func count(n *yaml.Node) int {
+// count counts the nodes of n, up to limit: a part is full at batchNodes.
+func count(n *yaml.Node, limit int) int {
 	total := 1
 	for _, c := range n.Content {
-		total += count(c)
+		if total >= limit {
+			break
+		}
+		total += count(c, limit-total)
 	}
 	return total
 }
@@ -105,7 +133,10 @@ func (s byKey) Swap(i, j int) {
 	s.items[i], s.items[j] = s.items[j], s.items[i]
 }
 
-const resourceListHeader = "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\n"
+const (
+	resourceListHeader = "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\n"
+	itemsKey           = "items:\n"
+)
 
 // partYAML encodes part, a ResourceList with one field set, and returns that
 // field's YAML, from "key:" on.

@@ -16,6 +16,7 @@ import (
 const (
 	smallInput            = 64 << 10
 	smallInputMemoryLimit = 64 << 20
+	largeInputGCPercent   = 200
 )
 
 // Main reads a ResourceList from stdin, runs the function and writes the
@@ -44,12 +45,27 @@ func run(stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "vllm-hpa: the input is larger than %d MiB, the most the function reads (a package of 10,000 objects is 10-20 MiB); run it on the part of the package that holds the VLLMHPAConfig and its workload\n", MaxInputBytes>>20)
 		return 1
 	}
+	parsed := func() {}
 	if len(in) < smallInput {
 		// A small input, such as a kustomize generator's lone config, leaves a
 		// few MiB of garbage that exiting frees anyway; collecting it would cost
 		// a tenth of the run. A memory limit keeps the collector as a backstop.
 		defer debug.SetGCPercent(debug.SetGCPercent(-1))
 		defer debug.SetMemoryLimit(debug.SetMemoryLimit(smallInputMemoryLimit))
+	} else {
+		// Parsing builds the tree of every item, and all of it stays live until
+		// the item is written: a collection during the parse would free nothing.
+		// Writing then makes garbage several times the tree's size (the YAML
+		// encoder's events), which a higher percentage collects less often.
+		// A GOGC other than the default is the user's to keep.
+		percent := debug.SetGCPercent(-1)
+		defer debug.SetGCPercent(percent)
+		parsed = func() {
+			if percent == 100 {
+				percent = largeInputGCPercent
+			}
+			debug.SetGCPercent(percent)
+		}
 	}
 	aliased, err := checkInput(in)
 	if err != nil {
@@ -57,6 +73,7 @@ func run(stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	rl, err := fn.ParseResourceList(in)
+	parsed()
 	if err != nil {
 		if res := notAnObject(in); res != nil {
 			// The items cannot be written back; the result says which one is wrong.
