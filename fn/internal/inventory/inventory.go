@@ -61,10 +61,11 @@ type kindKey struct{ group, kind, namespace string }
 // New reads items.
 func New(items fn.KubeObjects) *Inventory {
 	inv := &Inventory{
-		Items:  items,
-		at:     make([]int32, len(items)),
-		byID:   map[manifests.ID][]int32{},
-		byKind: map[kindKey][]int32{},
+		Items:   items,
+		at:      make([]int32, len(items)),
+		entries: make([]Entry, 0, len(items)),
+		byID:    map[manifests.ID][]int32{},
+		byKind:  map[kindKey][]int32{},
 	}
 	for i, item := range items {
 		inv.at[i] = -1
