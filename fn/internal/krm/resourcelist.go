@@ -17,7 +17,7 @@ import (
 //
 // It takes the items from rl (rl.Items is empty afterwards) and lets go of each
 // once it is written, so that the memory of the items written can be collected
-// while the rest are.
+// while the rest are; the objects themselves are left as they were.
 func ResourceListYAML(rl *fn.ResourceList) ([]byte, error) {
 	sortItems(rl.Items)
 	var out bytes.Buffer
@@ -73,7 +73,7 @@ func writeItems(out *bytes.Buffer, items fn.KubeObjects) error {
 	for start, end := 0, 0; start < len(items); start = end {
 		seq := &yaml.Node{Kind: yaml.SequenceNode}
 		for nodes := 0; end < len(items) && (end == start || nodes < batchNodes); end++ {
-			node := items[end].MoveToResourceNode().YNode()
+			node := yamlNode(items[end])
 			seq.Content = append(seq.Content, node)
 			nodes += count(node, batchNodes-nodes)
 		}
@@ -95,6 +95,15 @@ func writeItems(out *bytes.Buffer, items fn.KubeObjects) error {
 		clear(items[start:end])
 	}
 	return nil
+}
+
+// yamlNode returns the node of item. The SDK lends an object's node only by
+// moving it out, so the item is rebuilt around the same node.
+func yamlNode(item *fn.KubeObject) *yaml.Node {
+	rn := item.MoveToResourceNode()
+	node := rn.YNode()
+	*item = *fn.MoveToKubeObject(rn)
+	return node
 }
 
 // count counts the nodes of n, up to limit: a part is full at batchNodes.

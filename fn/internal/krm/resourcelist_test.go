@@ -121,6 +121,31 @@ func TestResourceListYAMLIsToYAML(t *testing.T) {
 	}
 }
 
+// TestResourceListYAMLKeepsObjects checks that writing a list empties rl.Items
+// but leaves every object as it was, for anyone else who holds one.
+func TestResourceListYAMLKeepsObjects(t *testing.T) {
+	rl, err := fn.ParseResourceList(gen.PassThrough(30).ResourceList())
+	if err != nil {
+		t.Fatal(err)
+	}
+	items := slices.Clone(rl.Items)
+	before := make([]string, len(items))
+	for i, o := range items {
+		before[i] = o.String()
+	}
+	if _, err := krm.ResourceListYAML(rl); err != nil {
+		t.Fatal(err)
+	}
+	if len(rl.Items) != 0 {
+		t.Errorf("rl.Items holds %d items after writing, want none", len(rl.Items))
+	}
+	for i, o := range items {
+		if o.String() != before[i] {
+			t.Errorf("item %d changed by writing:\n%s\nwas:\n%s", i, o.String(), before[i])
+		}
+	}
+}
+
 // equalKeys is a ResourceList whose items share a few identities, so that the
 // order a sort leaves equal keys in shows in the output.
 func equalKeys(n int) []byte {
