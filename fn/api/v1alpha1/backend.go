@@ -3,6 +3,7 @@ package v1alpha1
 import (
 	"regexp"
 	"strings"
+	"sync"
 
 	"k8s.io/utils/ptr"
 )
@@ -79,7 +80,7 @@ func GKEMetricName(autoscalingMetric, gauge string) string {
 	return GKEMetricPrefix + "|" + autoscalingMetric + "|" + gauge
 }
 
-var notGaugeChar = regexp.MustCompile(`[^a-z0-9]+`)
+var notGaugeChar = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[^a-z0-9]+`) })
 
 // GKEGaugeName is the name an AutoscalingMetric gives a Prometheus gauge:
 // lower-case, with '-' for every run of other characters
@@ -89,7 +90,7 @@ var notGaugeChar = regexp.MustCompile(`[^a-z0-9]+`)
 // pubsub-a2a-undelivered), so the function writes a DNS-1123 label, the
 // smallest form that fits both, and validates it as one.
 func GKEGaugeName(prometheusName string) string {
-	return strings.Trim(notGaugeChar.ReplaceAllString(strings.ToLower(prometheusName), "-"), "-")
+	return strings.Trim(notGaugeChar().ReplaceAllString(strings.ToLower(prometheusName), "-"), "-")
 }
 
 // UsesAdapter reports whether the config's metric is served by the Custom

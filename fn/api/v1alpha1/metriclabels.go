@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -29,7 +30,7 @@ const MarkerLabel = "vllmhpa_config"
 const qualifiedNameMaxLength = 63
 
 // promLabelName is the Prometheus label name syntax.
-var promLabelName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+var promLabelName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`) })
 
 // resourceLabels are the labels Managed Service for Prometheus stores on the
 // prometheus_target resource, not on the metric: a metric.labels.<name> selector
@@ -49,7 +50,7 @@ func validateMetricLabels(fldPath *field.Path, strategy Strategy, labels map[str
 	for _, k := range slices.Sorted(maps.Keys(labels)) {
 		keyPath, v := fldPath.Child(k), labels[k]
 		switch {
-		case !promLabelName.MatchString(k) || strings.HasPrefix(k, "__"):
+		case !promLabelName().MatchString(k) || strings.HasPrefix(k, "__"):
 			allErrs = append(allErrs, field.Invalid(keyPath, k,
 				"is not a Prometheus label name; use letters, digits and '_', not starting with a digit or '__', e.g. reason or model_name"))
 			continue

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"unicode"
 
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -15,8 +16,12 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
+// The package's regular expressions are compiled on first use, as
+// imageReference is: a process pays only for the checks its configs reach, and
+// a generator run is mostly process start-up.
+
 // promMetricName is the Prometheus metric name syntax (colons allowed).
-var promMetricName = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*$`)
+var promMetricName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*$`) })
 
 // Metric facts checked at render time, so a wrong unit never reaches a cluster.
 const (
@@ -120,14 +125,14 @@ func validateAdapter(fldPath *field.Path, a *Adapter) field.ErrorList {
 // cloud.google.com/iam/docs/reference/rest/v1/projects.serviceAccounts/create),
 // or the project number that starts the default compute account
 // (PROJECT_NUMBER-compute@developer.gserviceaccount.com).
-var serviceAccountName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+var serviceAccountName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`) })
 
 // isServiceAccountEmail reports whether s is written as a Google service
 // account email: NAME@DOMAIN, DOMAIN a DNS name under gserviceaccount.com
 // (PROJECT.iam, developer, appspot), nothing else around it.
 func isServiceAccountEmail(s string) bool {
 	name, domain, ok := strings.Cut(s, "@")
-	return ok && len(name) <= 63 && serviceAccountName.MatchString(name) &&
+	return ok && len(name) <= 63 && serviceAccountName().MatchString(name) &&
 		strings.HasSuffix(domain, ".gserviceaccount.com") && len(validation.IsDNS1123Subdomain(domain)) == 0
 }
 
@@ -158,7 +163,7 @@ func validateMetric(fldPath *field.Path, strategy Strategy, m *Metric) field.Err
 		allErrs = append(allErrs, field.Invalid(name, m.Name, fmt.Sprintf("was removed from vLLM; use %q (the same 0-1 fraction under its new name)", kvCacheMetric)))
 	case strategy == StrategyGPU && m.Name != GPUMetric:
 		allErrs = append(allErrs, field.Invalid(name, m.Name, fmt.Sprintf("cannot be used with strategy gpu, which records only %q; remove it or use strategy vllm", GPUMetric)))
-	case !promMetricName.MatchString(m.Name):
+	case !promMetricName().MatchString(m.Name):
 		allErrs = append(allErrs, field.Invalid(name, m.Name, "is not a Prometheus metric name; use letters, digits, '_' and ':', e.g. vllm:num_requests_waiting"))
 	}
 

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -32,26 +33,28 @@ const (
 )
 
 // gkePodLabelKey is the preview's rule for a label name in the pod selector.
-var gkePodLabelKey = regexp.MustCompile(`^[a-zA-Z0-9_-]+$`)
+var gkePodLabelKey = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9_-]+$`) })
 
 // projectID is a Google Cloud project ID: 6 to 30 lower-case letters, digits
 // and hyphens, starting with a letter, not ending with a hyphen
 // (cloud.google.com/sdk/gcloud/reference/projects/create, PROJECT_ID).
-var projectID = regexp.MustCompile(`^[a-z][a-z0-9-]{4,28}[a-z0-9]$`)
+var projectID = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z][a-z0-9-]{4,28}[a-z0-9]$`) })
 
 // projectNumber is a Google Cloud project number: decimal digits.
-var projectNumber = regexp.MustCompile(`^[1-9][0-9]{0,19}$`)
+var projectNumber = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[1-9][0-9]{0,19}$`) })
 
 // iamServiceAccount is a Google service account email that names its project,
 // the form Config Connector's IAMServiceAccount reference takes
 // (projects/{{project}}/serviceAccounts/{{account_id}}@{{project}}.iam.gserviceaccount.com,
 // GoogleCloudPlatform/k8s-config-connector, resource-docs/iam/iampolicymember.md).
-var iamServiceAccount = regexp.MustCompile(`^[a-z0-9-]+@([a-z][a-z0-9-]{4,28}[a-z0-9])\.iam\.gserviceaccount\.com$`)
+var iamServiceAccount = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[a-z0-9-]+@([a-z][a-z0-9-]{4,28}[a-z0-9])\.iam\.gserviceaccount\.com$`)
+})
 
 // GSAProject returns the project of a service account email of the form
 // NAME@PROJECT_ID.iam.gserviceaccount.com, or "" for any other form.
 func GSAProject(email string) string {
-	if m := iamServiceAccount.FindStringSubmatch(email); m != nil {
+	if m := iamServiceAccount().FindStringSubmatch(email); m != nil {
 		return m[1]
 	}
 	return ""
@@ -88,7 +91,7 @@ func validateGKEMetric(spec *field.Path, s *VLLMHPAConfigSpec) field.ErrorList {
 	gauges := map[string]string{}
 	for _, m := range s.scaledMetrics() {
 		name := m.Name
-		if !promMetricName.MatchString(name) {
+		if !promMetricName().MatchString(name) {
 			continue
 		}
 		gauge := GKEGaugeName(name)
@@ -130,7 +133,7 @@ func validateWorkloadIdentity(adapter *field.Path, s *VLLMHPAConfigSpec) field.E
 	switch {
 	case wi.ProjectID == "":
 		errs = append(errs, field.Required(path.Child("projectID"), "is required: give the cluster's Google Cloud project ID, e.g. my-project"))
-	case !projectID.MatchString(wi.ProjectID):
+	case !projectID().MatchString(wi.ProjectID):
 		errs = append(errs, field.Invalid(path.Child("projectID"), wi.ProjectID,
 			"is not a Google Cloud project ID: 6 to 30 lower-case letters, digits and '-', starting with a letter and not ending with '-'; "+
 				"copy it from `gcloud config get-value project`"))
@@ -138,7 +141,7 @@ func validateWorkloadIdentity(adapter *field.Path, s *VLLMHPAConfigSpec) field.E
 	switch {
 	case wi.ProjectNumber == "":
 		errs = append(errs, field.Required(path.Child("projectNumber"), "is required: give the project's number, quoted, e.g. \"123456789012\""))
-	case !projectNumber.MatchString(wi.ProjectNumber):
+	case !projectNumber().MatchString(wi.ProjectNumber):
 		errs = append(errs, field.Invalid(path.Child("projectNumber"), wi.ProjectNumber,
 			"is not a project number, which is all digits; copy it from `gcloud projects describe PROJECT_ID --format='value(projectNumber)'`"))
 	}
@@ -167,7 +170,7 @@ func (c *VLLMHPAConfig) BackendWarnings() field.ErrorList {
 	var errs field.ErrorList
 	selector := field.NewPath("spec", "podSelector")
 	for _, k := range slices.Sorted(maps.Keys(s.PodSelector)) {
-		if !gkePodLabelKey.MatchString(k) {
+		if !gkePodLabelKey().MatchString(k) {
 			errs = append(errs, field.Invalid(selector.Child(k), k, fmt.Sprintf(
 				"is a label key that GKE's managed adapter accepts in a pod selector only from %s: its preview (%s to %s) allows letters, digits, '-' and '_' only; "+
 					"on an older cluster, select the pods on a label such as app (add it to the pod template if needed)",
