@@ -63,12 +63,10 @@ func run(stdin io.Reader, stdout, stderr io.Writer) int {
 		// A GOGC other than the default is the user's to keep.
 		percent := debug.SetGCPercent(-1)
 		defer debug.SetGCPercent(percent)
-		parsed = func() {
-			if percent == 100 {
-				percent = largeInputGCPercent
-			}
-			debug.SetGCPercent(percent)
+		if percent == 100 {
+			percent = largeInputGCPercent
 		}
+		parsed = func() { debug.SetGCPercent(percent) }
 	}
 	aliased, err := checkInput(in)
 	if err != nil {
