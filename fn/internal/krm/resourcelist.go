@@ -32,11 +32,7 @@ func ResourceListYAML(rl *fn.ResourceList) ([]byte, error) {
 		if err != nil {
 			return err
 		}
-		if !first {
-			// A later part continues the sequence.
-			b = b[len(key)+2:]
-		}
-		out.Write(b)
+		appendPart(&out, b, key, first)
 		return nil
 	}
 	if rl.FunctionConfig != nil && !rl.FunctionConfig.IsEmpty() {
@@ -78,20 +74,17 @@ func writeItems(out *bytes.Buffer, items fn.KubeObjects) error {
 			nodes += count(node, batchNodes-nodes)
 		}
 		doc := &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{
-			{Kind: yaml.ScalarNode, Tag: yaml.NodeTagString, Value: "items"}, seq,
+			{Kind: yaml.ScalarNode, Tag: yaml.NodeTagString, Value: itemsKey}, seq,
 		}}
 		part.Reset()
 		if err := yaml.NewEncoder(&part).Encode(doc); err != nil {
 			return err
 		}
 		b := part.Bytes()
-		if !bytes.HasPrefix(b, []byte(itemsKey)) {
-			return fmt.Errorf("internal error: the encoder wrote items that do not start with %q", itemsKey)
+		if !bytes.HasPrefix(b, []byte(itemsKey+":\n")) {
+			return fmt.Errorf("internal error: the encoder wrote items that do not start with %q", itemsKey+":")
 		}
-		if start > 0 {
-			b = b[len(itemsKey):]
-		}
-		out.Write(b)
+		appendPart(out, b, itemsKey, start == 0)
 		clear(items[start:end])
 	}
 	return nil
@@ -144,8 +137,18 @@ func (s byKey) Swap(i, j int) {
 
 const (
 	resourceListHeader = "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\n"
-	itemsKey           = "items:\n"
+	itemsKey           = "items"
 )
+
+// appendPart appends b, one part of the list from "key:" on, to out. The first
+// part of a key opens its sequence; a later part continues it, so its "key:"
+// line is dropped.
+func appendPart(out *bytes.Buffer, b []byte, key string, first bool) {
+	if !first {
+		b = b[len(key)+2:]
+	}
+	out.Write(b)
+}
 
 // partYAML encodes part, a ResourceList with one field set, and returns that
 // field's YAML, from "key:" on.
