@@ -35,16 +35,7 @@ func fieldReference(crd *apiextensionsv1.JSONSchemaProps) string {
 	var walk func(path string, s *apiextensionsv1.JSONSchemaProps, required bool)
 	walk = func(path string, s *apiextensionsv1.JSONSchemaProps, required bool) {
 		row(path, typeName(s), defaultValue(s), constraints(s, required), s.Description)
-		for _, name := range slices.Sorted(maps.Keys(s.Properties)) {
-			p := s.Properties[name]
-			walk(path+"."+name, &p, slices.Contains(s.Required, name))
-		}
-		if s.Items != nil && s.Items.Schema != nil {
-			for _, name := range slices.Sorted(maps.Keys(s.Items.Schema.Properties)) {
-				p := s.Items.Schema.Properties[name]
-				walk(path+"[]."+name, &p, slices.Contains(s.Items.Schema.Required, name))
-			}
-		}
+		children(path, s, walk)
 	}
 	spec := crd.Properties["spec"]
 	walk("spec", &spec, slices.Contains(crd.Required, "spec"))
@@ -128,4 +119,19 @@ func replaceFieldReference(doc []byte, ref string) ([]byte, error) {
 	out.WriteString("\n" + ref)
 	out.Write(doc[end:])
 	return out.Bytes(), nil
+}
+
+// children calls visit for each property of s, then for each property of its
+// items' schema (as path[].name), in name order, saying whether it is required.
+func children(path string, s *apiextensionsv1.JSONSchemaProps, visit func(path string, child *apiextensionsv1.JSONSchemaProps, required bool)) {
+	for _, name := range slices.Sorted(maps.Keys(s.Properties)) {
+		p := s.Properties[name]
+		visit(path+"."+name, &p, slices.Contains(s.Required, name))
+	}
+	if s.Items != nil && s.Items.Schema != nil {
+		for _, name := range slices.Sorted(maps.Keys(s.Items.Schema.Properties)) {
+			p := s.Items.Schema.Properties[name]
+			visit(path+"[]."+name, &p, slices.Contains(s.Items.Schema.Required, name))
+		}
+	}
 }

@@ -64,16 +64,7 @@ func shortFields(crd *apiextensionsv1.JSONSchemaProps) string {
 		if opaque {
 			return
 		}
-		for _, name := range slices.Sorted(maps.Keys(s.Properties)) {
-			p := s.Properties[name]
-			walk(path+"."+name, &p, slices.Contains(s.Required, name))
-		}
-		if s.Items != nil && s.Items.Schema != nil {
-			for _, name := range slices.Sorted(maps.Keys(s.Items.Schema.Properties)) {
-				p := s.Items.Schema.Properties[name]
-				walk(path+"[]."+name, &p, slices.Contains(s.Items.Schema.Required, name))
-			}
-		}
+		children(path, s, walk)
 	}
 	for _, name := range slices.Sorted(maps.Keys(crd.Properties["spec"].Properties)) {
 		spec := crd.Properties["spec"]
