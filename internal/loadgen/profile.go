@@ -101,20 +101,11 @@ func Profile(ctx context.Context, cfg ProfileConfig, progress func(string)) (*v1
 			stops = append(stops, stop)
 			rng := rand.New(rand.NewPCG(cfg.Seed, uint64(len(stops))))
 			workers.Go(func() {
-				for {
-					select {
-					case <-stop:
-						return
-					case <-reqCtx.Done():
-						return
-					default:
-					}
+				closedLoop(cfg.Clock, stop, reqCtx.Done(), func() string {
 					r := client.do(reqCtx, rng)
 					col.add(r)
-					if r.errClass == errTransport {
-						pause(cfg.Clock, stop, reqCtx.Done())
-					}
-				}
+					return r.errClass
+				})
 			})
 		}
 		for len(stops) > level {

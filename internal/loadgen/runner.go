@@ -99,19 +99,10 @@ func Run(ctx context.Context, cfg Config, rec *Recorder) (Summary, error) {
 	if cfg.ClosedLoop {
 		p = &workerPool{sched: cfg.Schedule, limit: cfg.MaxInFlight, start: func(stop <-chan struct{}) {
 			requests.Go(func() {
-				for {
-					select {
-					case <-stop:
-						return
-					case <-reqCtx.Done():
-						return
-					default:
-					}
+				closedLoop(cfg.Clock, stop, reqCtx.Done(), func() string {
 					rec.tryBegin(cfg.MaxInFlight) // never refused: workers <= MaxInFlight
-					if send().errClass == errTransport {
-						pause(cfg.Clock, stop, reqCtx.Done())
-					}
-				}
+					return send().errClass
+				})
 			})
 		}}
 	} else {
@@ -185,6 +176,25 @@ type pacer interface {
 // transportBackoff is how long a closed-loop worker waits after a request
 // could not reach the server, so that a dead endpoint is not hammered.
 const transportBackoff = 100 * time.Millisecond
+
+// closedLoop is one closed-loop worker: it sends the next request as soon as
+// the last one ends, until stop or done closes, and waits transportBackoff
+// after a request that could not reach the server. send returns the request's
+// error class.
+func closedLoop(clock Clock, stop, done <-chan struct{}, send func() string) {
+	for {
+		select {
+		case <-stop:
+			return
+		case <-done:
+			return
+		default:
+		}
+		if send() == errTransport {
+			pause(clock, stop, done)
+		}
+	}
+}
 
 func pause(clock Clock, stop <-chan struct{}, done <-chan struct{}) {
 	t := clock.NewTicker(transportBackoff)
